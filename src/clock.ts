@@ -1,0 +1,42 @@
+/**
+ * The one seam for time. Production uses the real clock; tests drive a manual one, so the
+ * scheduling and renewal logic is tested without sleeping.
+ */
+export interface TimerHandle {
+  cancel(): void;
+}
+
+export interface Clock {
+  /** Wall-clock milliseconds since the epoch, with sub-millisecond precision where available. */
+  now(): number;
+  /** Runs `fn` once after `ms`. The handle never keeps the process alive by itself. */
+  setTimer(fn: () => void, ms: number): TimerHandle;
+}
+
+/** Node caps timers at 2^31-1 ms; longer waits are chained. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+export const systemClock: Clock = {
+  now: () => performance.timeOrigin + performance.now(),
+  setTimer(fn, ms) {
+    const t = setTimeout(fn, Math.min(Math.max(0, ms), MAX_TIMER_MS));
+    t.unref();
+    return { cancel: () => clearTimeout(t) };
+  },
+};
+
+/** Resolves after `ms` on the given clock (or at once when aborted). */
+export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted === true) return resolve();
+    const onAbort = (): void => {
+      handle.cancel();
+      resolve();
+    };
+    const handle = clock.setTimer(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,232 @@
+/**
+ * The connector's configuration: read once from the environment into a frozen, typed object.
+ * Nothing else in the code base reads process.env. Every bad value is reported together, each
+ * naming the variable, the value and what is expected.
+ */
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseDuration } from './duration.ts';
+import { ConfigError, type ConfigIssue } from './errors.ts';
+
+export type LogEncoding = 'console' | 'json';
+
+export type AuthConfig =
+  | {
+      readonly mode: 'iam';
+      readonly systemIssuer: string;
+      readonly tokenMountPath: string;
+      readonly tokenFile: string;
+      readonly tokenUrl: string;
+    }
+  | { readonly mode: 'basic'; readonly secretMountPath: string }
+  | { readonly mode: 'none' };
+
+export interface Config {
+  readonly gatewayUrl: string;
+  readonly auth: AuthConfig;
+  readonly topic: string;
+  readonly rebuildIntervalMs: number;
+  readonly rebuildTimeoutMs: number;
+  readonly asyncInvocation: boolean;
+  readonly contentType: string;
+  readonly upstreamTimeoutMs: number;
+  readonly maxInflight: number;
+  readonly timezone: string;
+  readonly logEncoding: LogEncoding;
+  readonly debug: boolean;
+  readonly shutdownTimeoutMs: number;
+  /** Port of /healthz and /readyz; 0 turns the listener off. */
+  readonly httpPort: number;
+  /** Non-fatal remarks about the configuration, logged once at start-up. */
+  readonly warnings: readonly string[];
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export const TOKEN_FILE_NAME = 'openfaas-token';
+
+export const DEFAULTS = Object.freeze({
+  token_mount_path: '/var/secrets/tokens',
+  secret_mount_path: '/var/secrets',
+  topic: 'cron-function',
+  rebuild_interval: '30s',
+  rebuild_timeout: '10s',
+  content_type: 'text/plain',
+  upstream_timeout: '60s',
+  max_inflight: '64',
+  timezone: 'UTC',
+  log_encoding: 'console',
+  shutdown_timeout: '25s',
+  http_port: '8081',
+});
+
+const MAX_INFLIGHT_LIMIT = 10_000;
+
+/** Collects issues while reading variables, so every bad one is reported in one go. */
+class Reader {
+  readonly issues: ConfigIssue[] = [];
+  private readonly env: Env;
+
+  constructor(env: Env) {
+    this.env = env;
+  }
+
+  raw(name: string): string | undefined {
+    const value = this.env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  }
+
+  fail(variable: string, value: string | undefined, expected: string): void {
+    this.issues.push({ variable, value, expected });
+  }
+
+  string(name: string, fallback: string, check?: (v: string) => string | undefined): string {
+    const value = this.raw(name) ?? fallback;
+    const problem = check?.(value);
+    if (problem !== undefined) this.fail(name, value, problem);
+    return value;
+  }
+
+  url(name: string, fallback?: string): string {
+    const value = this.raw(name) ?? fallback;
+    if (value === undefined) {
+      this.fail(name, value, 'a URL such as http://gateway.openfaas:8080 (this variable is required)');
+      return '';
+    }
+    if (!URL.canParse(value) || !/^https?:$/.test(new URL(value).protocol)) {
+      this.fail(name, value, 'an http:// or https:// URL such as http://gateway.openfaas:8080');
+      return '';
+    }
+    return value.replace(/\/+$/, '');
+  }
+
+  bool(name: string, fallback = false): boolean {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    if (/^(true|1|yes)$/i.test(value)) return true;
+    if (/^(false|0|no)$/i.test(value)) return false;
+    this.fail(name, value, 'true or false');
+    return fallback;
+  }
+
+  duration(name: string, fallback: string, opts: { allowZero?: boolean } = {}): number {
+    const value = this.raw(name) ?? fallback;
+    const ms = parseDuration(value);
+    if (ms === undefined || (ms === 0 && opts.allowZero !== true)) {
+      const zero = opts.allowZero === true ? '' : ' greater than zero';
+      this.fail(name, value, `a Go duration${zero} such as 500ms, 10s, 1m or 1h30m`);
+      return parseDuration(fallback) ?? 0;
+    }
+    return ms;
+  }
+
+  integer(name: string, fallback: string, min: number, max: number): number {
+    const value = this.raw(name) ?? fallback;
+    const n = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      this.fail(name, value, `a whole number from ${min} to ${max}`);
+      return Number(fallback);
+    }
+    return n;
+  }
+}
+
+export function isValidTimezone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function readAuth(r: Reader, gatewayUrl: string, warnings: string[]): AuthConfig {
+  const basicAuth = r.bool('basic_auth');
+  const issuer = r.raw('system_issuer');
+  if (issuer !== undefined) {
+    const systemIssuer = r.url('system_issuer');
+    const tokenMountPath = r.string('token_mount_path', DEFAULTS.token_mount_path);
+    const tokenUrl = r.url('token_url', `${gatewayUrl || 'http://invalid'}/oauth/token`);
+    if (basicAuth) warnings.push('basic_auth is ignored because system_issuer is set (IAM mode).');
+    return { mode: 'iam', systemIssuer, tokenMountPath, tokenFile: join(tokenMountPath, TOKEN_FILE_NAME), tokenUrl };
+  }
+  if (basicAuth) {
+    return { mode: 'basic', secretMountPath: r.string('secret_mount_path', DEFAULTS.secret_mount_path) };
+  }
+  return { mode: 'none' };
+}
+
+const noControlChars = (v: string): string | undefined =>
+  /[\u0000-\u001f\u007f]/.test(v) ? 'a value without control characters' : undefined;
+
+/** Parses the environment. Pure: no file system access. Throws ConfigError listing every issue. */
+export function parseConfig(env: Env): Config {
+  const r = new Reader(env);
+  const warnings: string[] = [];
+  const gatewayUrl = r.url('gateway_url');
+  const config: Config = {
+    gatewayUrl,
+    auth: readAuth(r, gatewayUrl, warnings),
+    topic: r.string('topic', DEFAULTS.topic, (v) =>
+      /^[^,\s]+$/.test(v) ? undefined : 'a single topic name without commas or spaces, such as cron-function',
+    ),
+    rebuildIntervalMs: r.duration('rebuild_interval', DEFAULTS.rebuild_interval),
+    rebuildTimeoutMs: r.duration('rebuild_timeout', DEFAULTS.rebuild_timeout),
+    asyncInvocation: r.bool('asynchronous_invocation'),
+    contentType: r.string('content_type', DEFAULTS.content_type, noControlChars),
+    upstreamTimeoutMs: r.duration('upstream_timeout', DEFAULTS.upstream_timeout),
+    maxInflight: r.integer('max_inflight', DEFAULTS.max_inflight, 1, MAX_INFLIGHT_LIMIT),
+    timezone: r.string('timezone', DEFAULTS.timezone, (v) =>
+      isValidTimezone(v) ? undefined : 'an IANA time zone such as UTC, Europe/London or America/New_York',
+    ),
+    logEncoding: r.string('log_encoding', DEFAULTS.log_encoding, (v) =>
+      v === 'console' || v === 'json' ? undefined : 'console or json',
+    ) as LogEncoding,
+    debug: r.bool('debug'),
+    shutdownTimeoutMs: r.duration('shutdown_timeout', DEFAULTS.shutdown_timeout, { allowZero: true }),
+    httpPort: r.integer('http_port', DEFAULTS.http_port, 0, 65_535),
+    warnings,
+  };
+  if (r.issues.length > 0) throw new ConfigError(r.issues);
+  return Object.freeze(config);
+}
+
+/** Checks what the configuration points at on disk (start-up only). Returns the problems found. */
+export function checkFilesystem(config: Config): ConfigIssue[] {
+  const auth = config.auth;
+  if (auth.mode === 'iam' && !isDirectory(auth.tokenMountPath)) {
+    return [
+      {
+        variable: 'token_mount_path',
+        value: auth.tokenMountPath,
+        expected: `an existing directory holding the projected ServiceAccount token file ${TOKEN_FILE_NAME} (mount a projected serviceAccountToken volume there)`,
+      },
+    ];
+  }
+  if (auth.mode === 'basic' && !isDirectory(auth.secretMountPath)) {
+    return [
+      {
+        variable: 'secret_mount_path',
+        value: auth.secretMountPath,
+        expected: 'an existing directory holding the files basic-auth-user and basic-auth-password',
+      },
+    ];
+  }
+  return [];
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Reads and checks everything; throws ConfigError with every issue found. */
+export function loadConfig(env: Env): Config {
+  const config = parseConfig(env);
+  const issues = checkFilesystem(config);
+  if (issues.length > 0) throw new ConfigError(issues);
+  return config;
+}

@@ -1,0 +1,160 @@
+/**
+ * Wires the connector together and owns its lifecycle: credentials, discovery every
+ * rebuild_interval (first pass at once), the scheduler, invocations and graceful shutdown.
+ */
+import type { Server } from 'node:http';
+import { Agent } from 'undici';
+import { BasicAuthCredentials } from './auth/basic.ts';
+import { noCredentials, type Credentials } from './auth/credentials.ts';
+import { IamCredentials } from './auth/iam.ts';
+import { sleep, type Clock } from './clock.ts';
+import type { Config } from './config.ts';
+import { formatDuration } from './duration.ts';
+import { GatewayClient } from './gateway/client.ts';
+import { startHealthServer } from './health.ts';
+import { Invoker } from './invoker.ts';
+import type { Logger } from './log.ts';
+import { Reconciler } from './reconcile.ts';
+import type { DesiredFunction } from './schedule/annotations.ts';
+import { Scheduler } from './schedule/scheduler.ts';
+import { VERSION } from './version.ts';
+
+export interface DaemonDeps {
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+const KEEP_ALIVE_MS = 30_000;
+
+function createCredentials(config: Config, deps: DaemonDeps, rest: Agent, onRecovered: () => void): Credentials {
+  const auth = config.auth;
+  if (auth.mode === 'iam') {
+    return new IamCredentials({
+      tokenFile: auth.tokenFile,
+      tokenUrl: auth.tokenUrl,
+      systemIssuer: auth.systemIssuer,
+      dispatcher: rest,
+      clock: deps.clock,
+      logger: deps.logger,
+      onRecovered,
+    });
+  }
+  if (auth.mode === 'basic') return new BasicAuthCredentials(auth.secretMountPath);
+  return noCredentials;
+}
+
+export class Daemon {
+  private readonly deps: DaemonDeps;
+  private readonly rest: Agent;
+  private readonly invokeAgent: Agent;
+  private readonly credentials: Credentials;
+  private readonly scheduler: Scheduler<DesiredFunction>;
+  private readonly invoker: Invoker;
+  private readonly reconciler: Reconciler;
+  private readonly stopping = new AbortController();
+  private wake = new AbortController();
+  private loop: Promise<void> | undefined;
+  private health: Server | undefined;
+  private keepAlive: NodeJS.Timeout | undefined;
+
+  constructor(deps: DaemonDeps) {
+    this.deps = deps;
+    const { config, clock, logger } = deps;
+    this.rest = new Agent({ connections: 16, keepAliveTimeout: KEEP_ALIVE_MS });
+    this.invokeAgent = new Agent({ connections: config.maxInflight, keepAliveTimeout: KEEP_ALIVE_MS });
+    this.credentials = createCredentials(config, deps, this.rest, () => this.wake.abort());
+    const client = new GatewayClient({
+      gatewayUrl: config.gatewayUrl,
+      credentials: this.credentials,
+      rest: this.rest,
+      invoke: this.invokeAgent,
+      contentType: config.contentType,
+    });
+    this.invoker = new Invoker({ client, clock, logger, maxInflight: config.maxInflight, upstreamTimeoutMs: config.upstreamTimeoutMs });
+    this.scheduler = new Scheduler<DesiredFunction>({
+      clock,
+      onFire: (event) => this.invoker.fire(event),
+      onError: (err, key) => logger.error({ key, error: String(err) }, 'Scheduler callback failed'),
+    });
+    this.reconciler = new Reconciler({
+      client,
+      scheduler: this.scheduler,
+      clock,
+      logger,
+      defaults: { topic: config.topic, timezone: config.timezone, async: config.asyncInvocation },
+      rebuildTimeoutMs: config.rebuildTimeoutMs,
+    });
+  }
+
+  /** Undefined when ready to serve, else why not (for /readyz). */
+  notReadyReason(): string | undefined {
+    if (!this.credentials.ready) return 'no credentials yet';
+    const last = this.reconciler.lastSuccessAt;
+    if (last === undefined) return 'no discovery pass has succeeded yet';
+    const window = Math.max(3 * this.deps.config.rebuildIntervalMs, 60_000);
+    const age = this.deps.clock.now() - last;
+    return age > window ? `last successful discovery ${formatDuration(age)} ago` : undefined;
+  }
+
+  async start(): Promise<void> {
+    const { config, logger } = this.deps;
+    logger.info(
+      {
+        version: VERSION,
+        gateway: config.gatewayUrl,
+        auth: config.auth.mode,
+        ...(config.auth.mode === 'iam' ? { systemIssuer: config.auth.systemIssuer, tokenUrl: config.auth.tokenUrl } : {}),
+        topic: config.topic,
+        rebuildInterval: formatDuration(config.rebuildIntervalMs),
+        rebuildTimeout: formatDuration(config.rebuildTimeoutMs),
+        asyncInvocation: config.asyncInvocation,
+        upstreamTimeout: formatDuration(config.upstreamTimeoutMs),
+        maxInflight: config.maxInflight,
+        timezone: config.timezone,
+      },
+      'Starting cron-connector',
+    );
+    for (const warning of config.warnings) logger.warn({ warning }, 'Configuration');
+    this.keepAlive = setInterval(() => undefined, 1 << 30);
+    if (config.httpPort !== 0) this.health = await startHealthServer(config.httpPort, this);
+    if (this.credentials instanceof IamCredentials) this.credentials.start();
+    this.scheduler.start();
+    this.loop = this.runLoop();
+  }
+
+  /** Stops firing, waits for calls in flight up to shutdown_timeout; returns how many were abandoned. */
+  async stop(): Promise<number> {
+    const { config, logger } = this.deps;
+    this.stopping.abort();
+    this.wake.abort();
+    this.scheduler.stop();
+    this.credentials.stop();
+    await this.loop;
+    const inflight = this.invoker.inflight;
+    if (inflight > 0) logger.info({ inflight, timeout: formatDuration(config.shutdownTimeoutMs) }, 'Waiting for invocations in flight');
+    const abandoned = await this.invoker.drain(config.shutdownTimeoutMs);
+    if (abandoned > 0) logger.warn({ abandoned }, 'Shutdown timeout reached, abandoning invocations in flight');
+    clearInterval(this.keepAlive);
+    await Promise.allSettled([
+      this.rest.close(),
+      this.invokeAgent.close(),
+      new Promise((resolve) => (this.health === undefined ? resolve(undefined) : this.health.close(resolve))),
+    ]);
+    this.health?.closeAllConnections();
+    logger.info({ abandoned }, 'Stopped');
+    return abandoned;
+  }
+
+  private async runLoop(): Promise<void> {
+    const { clock, config } = this.deps;
+    while (!this.stopping.signal.aborted) {
+      const started = clock.now();
+      await this.reconciler.pass(this.stopping.signal);
+      if (this.stopping.signal.aborted) return;
+      if (this.wake.signal.aborted) this.wake = new AbortController();
+      const wait = Math.max(0, started + config.rebuildIntervalMs - clock.now());
+      await sleep(clock, wait, this.wake.signal);
+    }
+  }
+}

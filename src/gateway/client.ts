@@ -1,0 +1,135 @@
+/**
+ * OpenFaaS REST calls the connector makes: list namespaces, list functions, invoke.
+ * Authorization is added to REST calls only (functions never see the connector's credentials);
+ * a 401 drops the credentials and the call is retried once with fresh ones.
+ */
+import type { Dispatcher } from 'undici';
+import type { Credentials } from '../auth/credentials.ts';
+import { GatewayError } from '../errors.ts';
+import { USER_AGENT } from '../version.ts';
+import { excerpt, send, type HttpResponse } from './http.ts';
+import { parseFunctionList, parseNamespaceList, type GatewayFunction } from './types.ts';
+
+export interface GatewayClientOptions {
+  readonly gatewayUrl: string;
+  readonly credentials: Credentials;
+  /** Dispatcher for REST calls (namespaces, functions). */
+  readonly rest: Dispatcher;
+  /** Dispatcher for invocations, sized to max_inflight. */
+  readonly invoke: Dispatcher;
+  readonly contentType: string;
+}
+
+export interface InvokeRequest {
+  readonly name: string;
+  readonly namespace: string;
+  readonly async: boolean;
+  /** Value of the function's topic annotation, sent as X-Topic. */
+  readonly topic: string;
+  /** Nominal fire time, ms since the epoch. */
+  readonly scheduledAt: number;
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface InvokeResult {
+  readonly status: number;
+  readonly bytes: number;
+  readonly callId: string | undefined;
+}
+
+/** A REST listing that failed with a status that means "not yours (anymore)". */
+export function isGone(err: unknown): boolean {
+  return err instanceof GatewayError && (err.status === 403 || err.status === 404);
+}
+
+const MAX_LIST_BYTES = 64 * 1024 * 1024;
+
+export function invocationPath(name: string, namespace: string, async: boolean): string {
+  const prefix = async ? '/async-function/' : '/function/';
+  return `${prefix}${encodeURIComponent(name)}.${encodeURIComponent(namespace)}`;
+}
+
+export class GatewayClient {
+  private readonly opts: GatewayClientOptions;
+  private readonly base: URL;
+
+  constructor(opts: GatewayClientOptions) {
+    this.opts = opts;
+    this.base = new URL(`${opts.gatewayUrl}/`);
+  }
+
+  async listNamespaces(timeoutMs: number, signal?: AbortSignal): Promise<string[]> {
+    const res = await this.get('system/namespaces', timeoutMs, signal);
+    return parseNamespaceList(res.body, '/system/namespaces');
+  }
+
+  async listFunctions(namespace: string, timeoutMs: number, signal?: AbortSignal): Promise<GatewayFunction[]> {
+    const path = `system/functions?namespace=${encodeURIComponent(namespace)}`;
+    const res = await this.get(path, timeoutMs, signal);
+    return parseFunctionList(res.body, namespace, `/${path}`);
+  }
+
+  async invoke(req: InvokeRequest): Promise<InvokeResult> {
+    const url = new URL(invocationPath(req.name, req.namespace, req.async).slice(1), this.base);
+    const res = await send(this.opts.invoke, {
+      url,
+      method: 'POST',
+      headers: {
+        'content-type': this.opts.contentType,
+        'user-agent': USER_AGENT,
+        'x-connector': 'cron-connector',
+        'x-topic': req.topic,
+        'x-cron-scheduled-time': new Date(req.scheduledAt).toISOString(),
+      },
+      body: '',
+      timeoutMs: req.timeoutMs,
+      maxBodyBytes: Number.MAX_SAFE_INTEGER,
+      ...(req.signal === undefined ? {} : { signal: req.signal }),
+    });
+    const callId = res.headers['x-call-id'];
+    return { status: res.status, bytes: res.body.length, callId: typeof callId === 'string' ? callId : undefined };
+  }
+
+  private async get(path: string, timeoutMs: number, signal?: AbortSignal): Promise<HttpResponse> {
+    const url = new URL(path, this.base);
+    let auth = await this.opts.credentials.authorization();
+    let res = await this.fetch(url, auth, timeoutMs, signal);
+    if (res.status === 401 && auth !== undefined) {
+      this.opts.credentials.invalidate(auth);
+      auth = await this.opts.credentials.authorization();
+      res = await this.fetch(url, auth, timeoutMs, signal);
+    }
+    if (res.status < 200 || res.status > 299) throw statusError(url, res);
+    return res;
+  }
+
+  private fetch(url: URL, auth: string | undefined, timeoutMs: number, signal?: AbortSignal): Promise<HttpResponse> {
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': USER_AGENT };
+    if (auth !== undefined) headers.authorization = auth;
+    return send(this.opts.rest, {
+      url,
+      method: 'GET',
+      headers,
+      timeoutMs,
+      maxBodyBytes: MAX_LIST_BYTES,
+      ...(signal === undefined ? {} : { signal }),
+    });
+  }
+}
+
+function statusHint(status: number): string {
+  if (status === 401) return 'the gateway refused the credentials: in IAM mode check the Role and JwtIssuer; with basic_auth check the basic-auth secret';
+  if (status === 403) return "the connector's IAM Policy does not allow this: grant Function:List and Namespace:List on the namespace (iam.resource in the chart)";
+  if (status === 404) return 'the namespace does not exist (any more) or gateway_url is not an OpenFaaS gateway';
+  return 'the gateway answered with an error; check the gateway logs';
+}
+
+function statusError(url: URL, res: HttpResponse): GatewayError {
+  const body = excerpt(res.body);
+  return new GatewayError('E_GATEWAY_HTTP', `GET ${url.pathname}${url.search} answered ${res.status}${body === '' ? '' : `: ${body}`}`, {
+    path: url.pathname,
+    status: res.status,
+    hint: statusHint(res.status),
+  });
+}

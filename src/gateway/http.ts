@@ -1,0 +1,115 @@
+/**
+ * The one place that talks HTTP (undici). Callers get a status, headers and a bounded body, or a
+ * GatewayError naming what went wrong; response bodies are always consumed so keep-alive
+ * connections are reused.
+ */
+import type { Dispatcher } from 'undici';
+import { GatewayError, describeError } from '../errors.ts';
+
+export interface HttpRequest {
+  readonly url: URL;
+  readonly method: 'GET' | 'POST';
+  readonly headers: Record<string, string>;
+  readonly body?: string;
+  readonly timeoutMs: number;
+  /** Largest body kept in memory; larger answers fail with E_GATEWAY_RESPONSE. */
+  readonly maxBodyBytes: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface HttpResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: Buffer;
+}
+
+const TLS_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+export function networkHint(err: unknown, url: URL): string {
+  const code = errorCode(err);
+  if (code !== undefined && TLS_CODES.has(code)) {
+    return `the TLS certificate of ${url.host} is not trusted (${code}); if it is signed by a private CA, mount the CA bundle and set NODE_EXTRA_CA_CERTS to its path`;
+  }
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return `nothing answers at ${url.origin} (${code}); check gateway_url and that the gateway is running`;
+  }
+  return `check that ${url.origin} is reachable from this Pod`;
+}
+
+function errorCode(err: unknown): string | undefined {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && !code.startsWith('UND_ERR') && code !== 'ABORT_ERR') return code;
+  }
+  return undefined;
+}
+
+function isTimeout(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (e.name === 'TimeoutError' || (e as { code?: unknown }).code === 'UND_ERR_HEADERS_TIMEOUT') return true;
+    if ((e as { code?: unknown }).code === 'UND_ERR_BODY_TIMEOUT') return true;
+  }
+  return false;
+}
+
+async function readBounded(body: AsyncIterable<Buffer>, max: number, url: URL): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > max) {
+      throw new GatewayError('E_GATEWAY_RESPONSE', `the answer from ${url.pathname} is larger than ${max} bytes`, {
+        path: url.pathname,
+        hint: 'the gateway answered with an unexpectedly large body; check gateway_url points at the OpenFaaS gateway',
+      });
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+export async function send(dispatcher: Dispatcher, req: HttpRequest): Promise<HttpResponse> {
+  const signals = [AbortSignal.timeout(req.timeoutMs), ...(req.signal === undefined ? [] : [req.signal])];
+  try {
+    const res = await dispatcher.request({
+      origin: req.url.origin,
+      path: `${req.url.pathname}${req.url.search}`,
+      method: req.method,
+      headers: req.headers,
+      body: req.body,
+      signal: AbortSignal.any(signals),
+      headersTimeout: req.timeoutMs,
+      bodyTimeout: req.timeoutMs,
+    });
+    const body = await readBounded(res.body, req.maxBodyBytes, req.url);
+    return { status: res.statusCode, headers: res.headers, body };
+  } catch (err) {
+    if (err instanceof GatewayError) throw err;
+    const path = req.url.pathname;
+    if (isTimeout(err)) {
+      throw new GatewayError('E_GATEWAY_TIMEOUT', `${req.method} ${path} timed out after ${req.timeoutMs} ms`, {
+        path,
+        cause: err,
+        hint: `the gateway at ${req.url.origin} did not answer in time`,
+      });
+    }
+    throw new GatewayError('E_GATEWAY_NETWORK', `${req.method} ${path} failed: ${describeError(err)}`, {
+      path,
+      cause: err,
+      hint: networkHint(err, req.url),
+    });
+  }
+}
+
+/** A short, printable excerpt of a body for error messages (never used for secrets). */
+export function excerpt(body: Buffer, max = 200): string {
+  const text = body.subarray(0, max).toString('utf8').replace(/\s+/g, ' ').trim();
+  return body.length > max ? `${text}…` : text;
+}

@@ -1,0 +1,206 @@
+/**
+ * The discovery loop's single pass: list namespaces, list each namespace's functions with
+ * bounded concurrency, compute the desired state, and apply the difference to the scheduler.
+ * A pass never throws: whatever it could not read keeps its schedules, and every problem is
+ * logged once per change, not once per pass.
+ */
+import type { Clock } from './clock.ts';
+import { formatDuration } from './duration.ts';
+import { ConnectorError, describeError } from './errors.ts';
+import { isGone, type GatewayClient } from './gateway/client.ts';
+import type { Logger } from './log.ts';
+import type { DesiredFunction, SelectionDefaults } from './schedule/annotations.ts';
+import type { CompiledSchedule } from './schedule/cron.ts';
+import {
+  EMPTY_STATE,
+  desiredState,
+  planChanges,
+  scheduleKey,
+  type DesiredState,
+  type NamespaceOutcome,
+  type Plan,
+} from './schedule/desired.ts';
+import type { Scheduler } from './schedule/scheduler.ts';
+
+export interface ReconcilerOptions {
+  readonly client: GatewayClient;
+  readonly scheduler: Scheduler<DesiredFunction>;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly defaults: SelectionDefaults;
+  readonly rebuildTimeoutMs: number;
+  /** Namespaces listed at once. */
+  readonly concurrency?: number;
+}
+
+export interface PassSummary {
+  readonly ok: boolean;
+  readonly namespaces: number;
+  readonly functions: number;
+  readonly schedules: number;
+  readonly added: number;
+  readonly removed: number;
+}
+
+const DEFAULT_CONCURRENCY = 8;
+
+export function entryKey(fn: DesiredFunction, s: CompiledSchedule): string {
+  return `${fn.id}|${scheduleKey(s)}`;
+}
+
+async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let index = 0;
+  const worker = async (): Promise<void> => {
+    while (index < items.length) {
+      const i = index++;
+      results[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+export class Reconciler {
+  private readonly opts: ReconcilerOptions;
+  private state: DesiredState = EMPTY_STATE;
+  private skipped = new Map<string, string>();
+  private passes = 0;
+  lastSuccessAt: number | undefined;
+
+  constructor(opts: ReconcilerOptions) {
+    this.opts = opts;
+  }
+
+  get scheduledFunctions(): ReadonlyMap<string, DesiredFunction> {
+    return this.state.functions;
+  }
+
+  async pass(signal?: AbortSignal): Promise<PassSummary> {
+    const { clock, logger } = this.opts;
+    const started = clock.now();
+    const deadline = started + this.opts.rebuildTimeoutMs;
+    const remaining = (): number => Math.max(1, deadline - clock.now());
+    let namespaces: string[];
+    try {
+      namespaces = await this.opts.client.listNamespaces(remaining(), signal);
+    } catch (err) {
+      logger.warn(this.errorFields(err), 'Discovery failed, keeping current schedules');
+      return { ok: false, namespaces: 0, functions: this.state.functions.size, schedules: this.opts.scheduler.size, added: 0, removed: 0 };
+    }
+    const outcomes = await mapBounded(namespaces, this.opts.concurrency ?? DEFAULT_CONCURRENCY, (ns) =>
+      this.listNamespace(ns, remaining, signal),
+    );
+    const next = desiredState(outcomes, this.state, this.opts.defaults);
+    const plan = planChanges(this.state.functions, next.functions);
+    this.reportNamespaces(outcomes);
+    this.reportRejections(next);
+    this.apply(plan, next, outcomes);
+    this.state = next;
+    this.lastSuccessAt = clock.now();
+    const summary = {
+      ok: true,
+      namespaces: namespaces.length,
+      functions: next.functions.size,
+      schedules: this.opts.scheduler.size,
+      added: plan.add.reduce((n, c) => n + c.schedules.length, 0),
+      removed: plan.remove.reduce((n, c) => n + c.schedules.length, 0),
+    };
+    const fields = { ...summary, rejected: next.rejected.size, duration: formatDuration(clock.now() - started) };
+    if (this.passes++ === 0) logger.info(fields, 'Discovery complete');
+    else logger.debug(fields, 'Discovery complete');
+    return summary;
+  }
+
+  /** Unschedules everything (shutdown). */
+  clear(): void {
+    for (const fn of this.state.functions.values()) {
+      for (const s of fn.schedules) this.opts.scheduler.remove(entryKey(fn, s));
+    }
+    this.state = EMPTY_STATE;
+  }
+
+  private async listNamespace(namespace: string, remaining: () => number, signal?: AbortSignal): Promise<NamespaceOutcome> {
+    try {
+      const functions = await this.opts.client.listFunctions(namespace, remaining(), signal);
+      return { namespace, kind: 'listed', functions };
+    } catch (err) {
+      if (isGone(err)) {
+        const status = (err as { status?: number }).status;
+        return { namespace, kind: 'gone', reason: status === 403 ? 'forbidden (403)' : 'not found (404)' };
+      }
+      return { namespace, kind: 'failed', error: describeError(err) };
+    }
+  }
+
+  private errorFields(err: unknown): Record<string, unknown> {
+    return {
+      code: err instanceof ConnectorError ? err.code : undefined,
+      error: describeError(err),
+      hint: err instanceof ConnectorError ? err.hint : undefined,
+    };
+  }
+
+  private reportNamespaces(outcomes: readonly NamespaceOutcome[]): void {
+    const skipped = new Map<string, string>();
+    for (const o of outcomes) {
+      if (o.kind === 'failed') {
+        const kept = [...this.state.functions.values()].filter((f) => f.namespace === o.namespace).length;
+        this.opts.logger.warn({ namespace: o.namespace, error: o.error, keptFunctions: kept }, 'Namespace unreadable, keeping its schedules');
+      } else if (o.kind === 'gone') {
+        skipped.set(o.namespace, o.reason);
+        if (this.skipped.get(o.namespace) !== o.reason) {
+          this.opts.logger.info(
+            { namespace: o.namespace, reason: o.reason, hint: 'the IAM Policy does not grant Function:List here; its functions are not scheduled' },
+            'Namespace skipped',
+          );
+        }
+      }
+    }
+    this.skipped = skipped;
+  }
+
+  private reportRejections(next: DesiredState): void {
+    for (const r of next.rejected.values()) {
+      if (this.state.rejected.get(r.id)?.signature === r.signature) continue;
+      this.opts.logger.warn({ function: r.id, reason: r.reason }, 'Cannot schedule function');
+    }
+  }
+
+  private removalReason(fn: DesiredFunction, next: DesiredState, outcomes: ReadonlyMap<string, NamespaceOutcome>): string {
+    const outcome = outcomes.get(fn.namespace);
+    if (outcome === undefined) return 'namespace no longer listed';
+    if (outcome.kind === 'gone') return `namespace ${outcome.reason}`;
+    if (next.functions.has(fn.id)) return 'schedule changed';
+    if (next.rejected.has(fn.id)) return 'annotations no longer valid';
+    return 'function deleted or no longer annotated';
+  }
+
+  private apply(plan: Plan, next: DesiredState, outcomes: readonly NamespaceOutcome[]): void {
+    const { scheduler, logger } = this.opts;
+    const byNamespace = new Map(outcomes.map((o) => [o.namespace, o]));
+    for (const { fn, schedules } of plan.remove) {
+      const reason = this.removalReason(fn, next, byNamespace);
+      for (const s of schedules) {
+        scheduler.remove(entryKey(fn, s));
+        logger.info({ function: fn.id, schedule: s.expression, reason }, 'Removed');
+      }
+    }
+    for (const fn of plan.update) {
+      for (const s of fn.schedules) scheduler.update(entryKey(fn, s), fn);
+    }
+    for (const { fn, schedules } of plan.add) {
+      for (const s of schedules) {
+        const next = scheduler.add(entryKey(fn, s), s, fn);
+        const fields = {
+          function: fn.id,
+          schedule: s.expression,
+          next: next === undefined ? null : new Date(next).toISOString(),
+          ...(fn.timezone === 'UTC' ? {} : { timezone: fn.timezone }),
+          ...(fn.async ? { async: true } : {}),
+        };
+        logger.info(fields, 'Added');
+      }
+    }
+  }
+}

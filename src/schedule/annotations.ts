@@ -1,0 +1,137 @@
+/**
+ * From a function's annotations to what should be scheduled. Pure.
+ *
+ * Annotations:
+ * - topic: comma-separated list; the function is selected when it contains the configured topic
+ * - schedule: one or more cron expressions separated by ";"
+ * - com.openfaas.cron.timezone: IANA zone for this function's schedules
+ * - com.openfaas.cron.async: true/false, overrides asynchronous_invocation
+ * A selected function whose annotations cannot be scheduled is rejected as a whole, with the
+ * reason, so a typo never half-schedules a function.
+ */
+import { isValidTimezone } from '../config.ts';
+import type { GatewayFunction } from '../gateway/types.ts';
+import { compileSchedule, type CompiledSchedule } from './cron.ts';
+
+export const ANNOTATION = Object.freeze({
+  topic: 'topic',
+  schedule: 'schedule',
+  timezone: 'com.openfaas.cron.timezone',
+  async: 'com.openfaas.cron.async',
+});
+
+export const MAX_SCHEDULES = 32;
+
+export interface SelectionDefaults {
+  readonly topic: string;
+  readonly timezone: string;
+  readonly async: boolean;
+}
+
+/** A function as it should be scheduled. */
+export interface DesiredFunction {
+  /** `<name>.<namespace>`, the identity used in logs and in the diff. */
+  readonly id: string;
+  readonly name: string;
+  readonly namespace: string;
+  /** The raw topic annotation, sent as X-Topic. */
+  readonly topic: string;
+  readonly async: boolean;
+  readonly timezone: string;
+  readonly schedules: readonly CompiledSchedule[];
+  /** Equal signatures mean equal scheduling inputs: the diff compares these. */
+  readonly signature: string;
+}
+
+export type Selection =
+  | { readonly kind: 'ignored' }
+  | { readonly kind: 'selected'; readonly fn: DesiredFunction }
+  | { readonly kind: 'rejected'; readonly id: string; readonly namespace: string; readonly reason: string; readonly signature: string };
+
+export function functionId(name: string, namespace: string): string {
+  return `${name}.${namespace}`;
+}
+
+export function hasTopic(annotation: string | undefined, topic: string): boolean {
+  if (annotation === undefined) return false;
+  return annotation.split(',').some((t) => t.trim() === topic);
+}
+
+/** Splits the schedule annotation on ";", trimming and dropping empty and repeated entries. */
+export function splitSchedules(annotation: string): string[] {
+  const parts = annotation
+    .split(';')
+    .map((s) => s.trim().replace(/\s+/g, ' '))
+    .filter((s) => s !== '');
+  return [...new Set(parts)];
+}
+
+function parseAsync(value: string | undefined, fallback: boolean): boolean | string {
+  if (value === undefined || value.trim() === '') return fallback;
+  const v = value.trim().toLowerCase();
+  if (v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0') return false;
+  return `${ANNOTATION.async} must be true or false, found ${JSON.stringify(value.slice(0, 64))}`;
+}
+
+/** The inputs that decide scheduling, as one string. */
+export function signatureOf(fn: GatewayFunction, defaults: SelectionDefaults): string {
+  const a = fn.annotations;
+  return JSON.stringify([
+    a[ANNOTATION.topic] ?? '',
+    a[ANNOTATION.schedule] ?? '',
+    a[ANNOTATION.timezone] ?? defaults.timezone,
+    a[ANNOTATION.async] ?? String(defaults.async),
+  ]);
+}
+
+function compileAll(expressions: readonly string[], timezone: string): CompiledSchedule[] | string {
+  const compiled: CompiledSchedule[] = [];
+  for (const expression of expressions) {
+    const result = compileSchedule(expression, timezone);
+    if (!result.ok) return `invalid schedule ${JSON.stringify(expression.slice(0, 80))}: ${result.reason}`;
+    compiled.push(result.schedule);
+  }
+  return compiled;
+}
+
+function reasonOrSchedules(fn: GatewayFunction, defaults: SelectionDefaults, timezone: string): CompiledSchedule[] | string {
+  const raw = fn.annotations[ANNOTATION.schedule];
+  if (raw === undefined || raw.trim() === '') {
+    return `no "${ANNOTATION.schedule}" annotation: add e.g. schedule="*/5 * * * *"`;
+  }
+  if (!isValidTimezone(timezone)) {
+    return `unknown time zone ${JSON.stringify(timezone.slice(0, 64))} in ${ANNOTATION.timezone}: use an IANA name such as Europe/London`;
+  }
+  const expressions = splitSchedules(raw);
+  if (expressions.length === 0) return `the "${ANNOTATION.schedule}" annotation holds no expression`;
+  if (expressions.length > MAX_SCHEDULES) return `more than ${MAX_SCHEDULES} schedules`;
+  return compileAll(expressions, timezone);
+}
+
+/**
+ * Decides what to do with one function. `previous` (the functions scheduled now) lets an
+ * unchanged function be reused as it is, without compiling its expressions again.
+ */
+export function selectFunction(
+  fn: GatewayFunction,
+  defaults: SelectionDefaults,
+  previous?: ReadonlyMap<string, DesiredFunction>,
+): Selection {
+  const topic = fn.annotations[ANNOTATION.topic];
+  if (!hasTopic(topic, defaults.topic)) return { kind: 'ignored' };
+  const id = functionId(fn.name, fn.namespace);
+  const signature = signatureOf(fn, defaults);
+  const existing = previous?.get(id);
+  if (existing !== undefined && existing.signature === signature) return { kind: 'selected', fn: existing };
+  const reject = (reason: string): Selection => ({ kind: 'rejected', id, namespace: fn.namespace, reason, signature });
+  const timezone = fn.annotations[ANNOTATION.timezone]?.trim() || defaults.timezone;
+  const async = parseAsync(fn.annotations[ANNOTATION.async], defaults.async);
+  if (typeof async === 'string') return reject(async);
+  const schedules = reasonOrSchedules(fn, defaults, timezone);
+  if (typeof schedules === 'string') return reject(schedules);
+  return {
+    kind: 'selected',
+    fn: { id, name: fn.name, namespace: fn.namespace, topic: topic ?? '', async, timezone, schedules, signature },
+  };
+}

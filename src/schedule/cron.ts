@@ -1,0 +1,63 @@
+/**
+ * Cron expressions, through croner: 5 fields, 6 fields with leading seconds, or a nickname
+ * (@yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly). Day-of-month and
+ * day-of-week combine with OR as in Vixie cron. DST follows croner (see docs/adr/0002).
+ */
+import { Cron } from 'croner';
+import { isValidTimezone } from '../config.ts';
+
+export interface CompiledSchedule {
+  readonly expression: string;
+  readonly timezone: string;
+  /** The first fire time strictly after `afterMs`, or undefined when there is none. */
+  next(afterMs: number): number | undefined;
+}
+
+export const MAX_EXPRESSION_LENGTH = 256;
+const NICKNAMES = new Set(['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly']);
+
+export type CompileResult =
+  | { readonly ok: true; readonly schedule: CompiledSchedule }
+  | { readonly ok: false; readonly reason: string };
+
+function cleanCronerMessage(message: string): string {
+  return message.replace(/^CronPattern: /, '').replace(/^CronOptions: /, '');
+}
+
+function fieldProblem(expression: string): string | undefined {
+  if (expression.startsWith('@')) {
+    return NICKNAMES.has(expression.toLowerCase())
+      ? undefined
+      : `unknown nickname "${expression}" (use @yearly, @monthly, @weekly, @daily or @hourly)`;
+  }
+  const fields = expression.split(/\s+/).length;
+  if (fields !== 5 && fields !== 6) {
+    return `expected 5 fields (minute hour day month weekday) or 6 with leading seconds, found ${fields}`;
+  }
+  return undefined;
+}
+
+export function compileSchedule(expression: string, timezone: string): CompileResult {
+  if (expression.length > MAX_EXPRESSION_LENGTH) {
+    return { ok: false, reason: `expression longer than ${MAX_EXPRESSION_LENGTH} characters` };
+  }
+  if (/[\u0000-\u001f\u007f]/.test(expression)) return { ok: false, reason: 'expression contains control characters' };
+  const problem = fieldProblem(expression);
+  if (problem !== undefined) return { ok: false, reason: problem };
+  if (!isValidTimezone(timezone)) return { ok: false, reason: `unknown time zone "${timezone}"` };
+  let cron: Cron;
+  try {
+    cron = new Cron(expression, { timezone, mode: '5-or-6-parts', paused: true });
+  } catch (err) {
+    return { ok: false, reason: cleanCronerMessage(err instanceof Error ? err.message : String(err)) };
+  }
+  if (cron.nextRun() === null) return { ok: false, reason: 'the expression never fires' };
+  return {
+    ok: true,
+    schedule: {
+      expression,
+      timezone,
+      next: (afterMs) => cron.nextRun(new Date(afterMs))?.getTime() ?? undefined,
+    },
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * One discovery pass, as pure data: what each namespace answered becomes the desired state, and
+ * the desired state is compared with the running one. Rules (docs/adr/0001):
+ * - a namespace that answered keeps exactly its selected functions;
+ * - a namespace that failed (network, 5xx, timeout, bad JSON) keeps what was scheduled before;
+ * - a namespace that answered 403/404 or left the list loses all its functions;
+ * - unchanged functions (same signature) are reused untouched, so their timers stay in place.
+ */
+import type { GatewayFunction } from '../gateway/types.ts';
+import { selectFunction, type DesiredFunction, type SelectionDefaults } from './annotations.ts';
+import type { CompiledSchedule } from './cron.ts';
+
+export type NamespaceOutcome =
+  | { readonly namespace: string; readonly kind: 'listed'; readonly functions: readonly GatewayFunction[] }
+  | { readonly namespace: string; readonly kind: 'gone'; readonly reason: string }
+  | { readonly namespace: string; readonly kind: 'failed'; readonly error: string };
+
+export interface Rejection {
+  readonly id: string;
+  readonly namespace: string;
+  readonly reason: string;
+  readonly signature: string;
+}
+
+export interface DesiredState {
+  readonly functions: ReadonlyMap<string, DesiredFunction>;
+  readonly rejected: ReadonlyMap<string, Rejection>;
+}
+
+export const EMPTY_STATE: DesiredState = { functions: new Map(), rejected: new Map() };
+
+function carryOver(previous: DesiredState, namespace: string, into: { functions: Map<string, DesiredFunction>; rejected: Map<string, Rejection> }): void {
+  for (const fn of previous.functions.values()) if (fn.namespace === namespace) into.functions.set(fn.id, fn);
+  for (const r of previous.rejected.values()) if (r.namespace === namespace) into.rejected.set(r.id, r);
+}
+
+function selectListed(
+  functions: readonly GatewayFunction[],
+  previous: DesiredState,
+  defaults: SelectionDefaults,
+  into: { functions: Map<string, DesiredFunction>; rejected: Map<string, Rejection> },
+): void {
+  for (const gf of functions) {
+    const selection = selectFunction(gf, defaults, previous.functions);
+    if (selection.kind === 'selected') into.functions.set(selection.fn.id, selection.fn);
+    else if (selection.kind === 'rejected') into.rejected.set(selection.id, selection);
+  }
+}
+
+export function desiredState(outcomes: readonly NamespaceOutcome[], previous: DesiredState, defaults: SelectionDefaults): DesiredState {
+  const next = { functions: new Map<string, DesiredFunction>(), rejected: new Map<string, Rejection>() };
+  for (const outcome of outcomes) {
+    if (outcome.kind === 'listed') selectListed(outcome.functions, previous, defaults, next);
+    else if (outcome.kind === 'failed') carryOver(previous, outcome.namespace, next);
+  }
+  return next;
+}
+
+export function scheduleKey(s: CompiledSchedule): string {
+  return `${s.timezone}|${s.expression}`;
+}
+
+export interface ScheduleChange {
+  readonly fn: DesiredFunction;
+  readonly schedules: readonly CompiledSchedule[];
+}
+
+export interface Plan {
+  /** Schedules to start, with the function they belong to. */
+  readonly add: readonly ScheduleChange[];
+  /** Schedules to stop. */
+  readonly remove: readonly ScheduleChange[];
+  /** Functions whose schedules stay but whose invocation settings changed (async, topic). */
+  readonly update: readonly DesiredFunction[];
+}
+
+function splitByKey(before: DesiredFunction, after: DesiredFunction): { add: CompiledSchedule[]; remove: CompiledSchedule[] } {
+  const beforeKeys = new Set(before.schedules.map(scheduleKey));
+  const afterKeys = new Set(after.schedules.map(scheduleKey));
+  return {
+    add: after.schedules.filter((s) => !beforeKeys.has(scheduleKey(s))),
+    remove: before.schedules.filter((s) => !afterKeys.has(scheduleKey(s))),
+  };
+}
+
+/** O(n) keyed diff of running vs desired functions, at the granularity of single schedules. */
+export function planChanges(current: ReadonlyMap<string, DesiredFunction>, next: ReadonlyMap<string, DesiredFunction>): Plan {
+  const add: ScheduleChange[] = [];
+  const remove: ScheduleChange[] = [];
+  const update: DesiredFunction[] = [];
+  for (const [id, before] of current) {
+    const after = next.get(id);
+    if (after === undefined) remove.push({ fn: before, schedules: before.schedules });
+    else if (after !== before && after.signature !== before.signature) {
+      const split = splitByKey(before, after);
+      if (split.remove.length > 0) remove.push({ fn: before, schedules: split.remove });
+      if (split.add.length > 0) add.push({ fn: after, schedules: split.add });
+      update.push(after);
+    }
+  }
+  for (const [id, after] of next) {
+    if (!current.has(id)) add.push({ fn: after, schedules: after.schedules });
+  }
+  return { add, remove, update };
+}

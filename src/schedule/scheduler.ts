@@ -1,0 +1,170 @@
+/**
+ * Owns every timer: one min-heap of next fire times and a single timer for the earliest one.
+ * - Never early: an entry fires only once clock.now() has reached its nominal time; a timer that
+ *   wakes early just sleeps again.
+ * - Sleeps at most MAX_SLEEP_MS at a time, so wall-clock steps (NTP, suspend) are noticed.
+ * - Missed slots (the process was paused or suspended past several slots) are coalesced: the
+ *   latest one fires once and the number skipped is reported (docs/adr/0001).
+ */
+import type { Clock, TimerHandle } from '../clock.ts';
+import type { CompiledSchedule } from './cron.ts';
+import { MinHeap } from './heap.ts';
+
+export interface FireEvent<T> {
+  readonly key: string;
+  readonly payload: T;
+  readonly schedule: CompiledSchedule;
+  /** The nominal fire time, ms since the epoch. */
+  readonly nominal: number;
+  /** Slots skipped because they were already past (0 in normal operation). */
+  readonly missed: number;
+}
+
+export interface SchedulerOptions<T> {
+  readonly clock: Clock;
+  readonly onFire: (event: FireEvent<T>) => void;
+  readonly onError?: (err: unknown, key: string) => void;
+  readonly maxSleepMs?: number;
+}
+
+interface Entry<T> {
+  readonly key: string;
+  readonly schedule: CompiledSchedule;
+  readonly seq: number;
+  payload: T;
+  next: number;
+  active: boolean;
+}
+
+export const MAX_SLEEP_MS = 30_000;
+/** Bound on slots counted when catching up after a long pause. */
+const MAX_CATCH_UP = 1000;
+
+export class Scheduler<T> {
+  private readonly opts: SchedulerOptions<T>;
+  private readonly entries = new Map<string, Entry<T>>();
+  private readonly heap = new MinHeap<Entry<T>>((a, b) => a.next < b.next || (a.next === b.next && a.seq < b.seq));
+  private timer: TimerHandle | undefined;
+  private armedFor = Number.POSITIVE_INFINITY;
+  private seq = 0;
+  private stale = 0;
+  private running = false;
+
+  constructor(opts: SchedulerOptions<T>) {
+    this.opts = opts;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  has(key: string): boolean {
+    return this.entries.has(key);
+  }
+
+  nextFire(key: string): number | undefined {
+    return this.entries.get(key)?.next;
+  }
+
+  /** Schedules `key`; returns its first fire time (strictly after now), or undefined if none. */
+  add(key: string, schedule: CompiledSchedule, payload: T): number | undefined {
+    this.remove(key);
+    const next = schedule.next(this.opts.clock.now());
+    if (next === undefined) return undefined;
+    const entry: Entry<T> = { key, schedule, payload, next, seq: this.seq++, active: true };
+    this.entries.set(key, entry);
+    this.heap.push(entry);
+    if (this.running && next < this.armedFor) this.arm();
+    return next;
+  }
+
+  update(key: string, payload: T): void {
+    const entry = this.entries.get(key);
+    if (entry !== undefined) entry.payload = payload;
+  }
+
+  remove(key: string): boolean {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return false;
+    entry.active = false;
+    this.entries.delete(key);
+    this.stale++;
+    if (this.stale > 1024 && this.stale > this.entries.size) this.compact();
+    return true;
+  }
+
+  start(): void {
+    this.running = true;
+    this.arm();
+  }
+
+  stop(): void {
+    this.running = false;
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.armedFor = Number.POSITIVE_INFINITY;
+  }
+
+  private compact(): void {
+    this.heap.filter((e) => e.active);
+    this.stale = 0;
+  }
+
+  private dropStaleTop(): Entry<T> | undefined {
+    let top = this.heap.peek();
+    while (top !== undefined && !top.active) {
+      this.heap.pop();
+      this.stale--;
+      top = this.heap.peek();
+    }
+    return top;
+  }
+
+  private arm(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.armedFor = Number.POSITIVE_INFINITY;
+    if (!this.running) return;
+    const top = this.dropStaleTop();
+    if (top === undefined) return;
+    const now = this.opts.clock.now();
+    const wait = Math.min(Math.max(0, top.next - now), this.opts.maxSleepMs ?? MAX_SLEEP_MS);
+    this.armedFor = top.next;
+    this.timer = this.opts.clock.setTimer(() => this.tick(), Math.ceil(wait));
+  }
+
+  private tick(): void {
+    this.timer = undefined;
+    const now = this.opts.clock.now();
+    for (let top = this.dropStaleTop(); top !== undefined && top.next <= now; top = this.dropStaleTop()) {
+      this.heap.pop();
+      this.fire(top, now);
+    }
+    this.arm();
+  }
+
+  private fire(entry: Entry<T>, now: number): void {
+    let nominal = entry.next;
+    let missed = 0;
+    let next = entry.schedule.next(nominal);
+    while (next !== undefined && next <= now && missed < MAX_CATCH_UP) {
+      nominal = next;
+      missed++;
+      next = entry.schedule.next(nominal);
+    }
+    if (next !== undefined && next <= now) next = entry.schedule.next(now);
+    try {
+      this.opts.onFire({ key: entry.key, payload: entry.payload, schedule: entry.schedule, nominal, missed });
+    } catch (err) {
+      this.opts.onError?.(err, entry.key);
+    }
+    if (!entry.active) return;
+    if (next === undefined) {
+      entry.active = false;
+      this.entries.delete(entry.key);
+      return;
+    }
+    entry.next = next;
+    this.heap.push(entry);
+  }
+}
