@@ -37,7 +37,39 @@ function fieldProblem(expression: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Compiled schedules are shared: thousands of functions on "0 * * * *" use one instance, and
+ * its one-entry memo computes the next slot once for all of them.
+ */
+const cache = new Map<string, CompileResult>();
+const CACHE_LIMIT = 10_000;
+
 export function compileSchedule(expression: string, timezone: string): CompileResult {
+  const key = `${timezone}|${expression}`;
+  const hit = cache.get(key);
+  if (hit !== undefined) return hit;
+  const result = compileUncached(expression, timezone);
+  if (cache.size >= CACHE_LIMIT) {
+    const oldest = cache.keys().next();
+    if (oldest.done !== true) cache.delete(oldest.value);
+  }
+  cache.set(key, result);
+  return result;
+}
+
+function memoNext(cron: Cron): (afterMs: number) => number | undefined {
+  let lastAfter = Number.NaN;
+  let lastNext: number | undefined;
+  return (afterMs) => {
+    if (afterMs !== lastAfter) {
+      lastNext = cron.nextRun(new Date(afterMs))?.getTime() ?? undefined;
+      lastAfter = afterMs;
+    }
+    return lastNext;
+  };
+}
+
+function compileUncached(expression: string, timezone: string): CompileResult {
   if (expression.length > MAX_EXPRESSION_LENGTH) {
     return { ok: false, reason: `expression longer than ${MAX_EXPRESSION_LENGTH} characters` };
   }
@@ -57,7 +89,7 @@ export function compileSchedule(expression: string, timezone: string): CompileRe
     schedule: {
       expression,
       timezone,
-      next: (afterMs) => cron.nextRun(new Date(afterMs))?.getTime() ?? undefined,
+      next: memoNext(cron),
     },
   };
 }

@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import type { GatewayFunction } from '../../src/gateway/types.ts';
+import { hasTopic, selectFunction, splitSchedules, type Selection } from '../../src/schedule/annotations.ts';
+
+const defaults = { topic: 'cron-function', timezone: 'UTC', async: false };
+
+function fn(annotations: Record<string, string>, name = 'nodeinfo', namespace = 'dev'): GatewayFunction {
+  return { name, namespace, annotations };
+}
+
+function reason(s: Selection): string {
+  if (s.kind !== 'rejected') throw new Error(`expected a rejection, got ${s.kind}`);
+  return s.reason;
+}
+
+describe('topic annotation', () => {
+  it('should match the configured topic inside a comma-separated list', () => {
+    expect(hasTopic('cron-function', 'cron-function')).toBe(true);
+    expect(hasTopic('kafka-topic, cron-function', 'cron-function')).toBe(true);
+    expect(hasTopic('cron-functions', 'cron-function')).toBe(false);
+    expect(hasTopic(undefined, 'cron-function')).toBe(false);
+  });
+
+  it('should ignore functions without the topic', () => {
+    expect(selectFunction(fn({ schedule: '* * * * *' }), defaults).kind).toBe('ignored');
+    expect(selectFunction(fn({ topic: 'other', schedule: '* * * * *' }), defaults).kind).toBe('ignored');
+  });
+});
+
+describe('schedule annotation', () => {
+  it('should split several expressions on ";" dropping blanks and repeats', () => {
+    expect(splitSchedules(' */5 * * * *; * * * * 1,5 ;; */5  *  * * * ')).toEqual(['*/5 * * * *', '* * * * 1,5']);
+  });
+
+  it.each(['* * * * *', '*/10 * * * * *', '@hourly', '@daily', '@weekly', '@monthly', '@yearly', '0 9 * * MON-FRI'])(
+    'should accept %j',
+    (schedule) => {
+      const s = selectFunction(fn({ topic: 'cron-function', schedule }), defaults);
+      expect(s.kind).toBe('selected');
+    },
+  );
+
+  it('should select with every schedule compiled, the id name.namespace and the raw topic', () => {
+    const s = selectFunction(fn({ topic: 'a,cron-function', schedule: '*/5 * * * *; 0 0 * * *' }), defaults);
+    if (s.kind !== 'selected') throw new Error('expected selected');
+    expect(s.fn.id).toBe('nodeinfo.dev');
+    expect(s.fn.topic).toBe('a,cron-function');
+    expect(s.fn.schedules.map((x) => x.expression)).toEqual(['*/5 * * * *', '0 0 * * *']);
+  });
+
+  it.each([
+    [{}, /no "schedule" annotation/],
+    [{ schedule: '   ' }, /no "schedule" annotation/],
+    [{ schedule: ';;' }, /holds no expression/],
+    [{ schedule: '* * * *' }, /expected 5 fields .* found 4/],
+    [{ schedule: '* * * * * * *' }, /found 7/],
+    [{ schedule: '61 * * * *' }, /invalid schedule "61 \* \* \* \*"/],
+    [{ schedule: '* * 32 * *' }, /invalid schedule/],
+    [{ schedule: '@reboot' }, /unknown nickname/],
+    [{ schedule: '@every 5s' }, /unknown nickname/],
+    [{ schedule: 'every minute please' }, /expected 5 fields/],
+    [{ schedule: '* * * * *; nope' }, /invalid schedule "nope"/],
+    [{ schedule: '* * * * *\u0007' }, /control characters/],
+    [{ schedule: '0 0 30 2 *' }, /never fires/],
+    [{ schedule: '* * * * *', 'com.openfaas.cron.timezone': 'Mars/Olympus' }, /unknown time zone "Mars\/Olympus"/],
+    [{ schedule: '* * * * *', 'com.openfaas.cron.async': 'sometimes' }, /must be true or false/],
+  ])('should reject %j with a reason', (annotations, expected) => {
+    expect(reason(selectFunction(fn({ topic: 'cron-function', ...annotations }), defaults))).toMatch(expected);
+  });
+
+  it('should reject an expression of 10,000 characters without trying to parse it', () => {
+    expect(reason(selectFunction(fn({ topic: 'cron-function', schedule: '1,'.repeat(5000) }), defaults))).toMatch(/longer than/);
+  });
+});
+
+describe('per-function overrides', () => {
+  it('should take the zone and async flag from the annotations', () => {
+    const s = selectFunction(
+      fn({ topic: 'cron-function', schedule: '0 9 * * *', 'com.openfaas.cron.timezone': 'Europe/London', 'com.openfaas.cron.async': 'true' }),
+      defaults,
+    );
+    if (s.kind !== 'selected') throw new Error('expected selected');
+    expect(s.fn.timezone).toBe('Europe/London');
+    expect(s.fn.async).toBe(true);
+    expect(s.fn.schedules[0]?.timezone).toBe('Europe/London');
+  });
+
+  it('should fall back to the global defaults', () => {
+    const s = selectFunction(fn({ topic: 'cron-function', schedule: '0 9 * * *' }), { ...defaults, async: true, timezone: 'Asia/Tokyo' });
+    if (s.kind !== 'selected') throw new Error('expected selected');
+    expect([s.fn.timezone, s.fn.async]).toEqual(['Asia/Tokyo', true]);
+  });
+
+  it('should reuse the previous object when nothing that matters changed', () => {
+    const first = selectFunction(fn({ topic: 'cron-function', schedule: '* * * * *' }), defaults);
+    if (first.kind !== 'selected') throw new Error('expected selected');
+    const again = selectFunction(fn({ topic: 'cron-function', schedule: '* * * * *', other: 'x' }), defaults, new Map([[first.fn.id, first.fn]]));
+    expect(again.kind === 'selected' && again.fn).toBe(first.fn);
+  });
+});

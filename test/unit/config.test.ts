@@ -1,0 +1,110 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig, parseConfig } from '../../src/config.ts';
+import { ConfigError } from '../../src/errors.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'cc-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function issuesOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).issues.map((i) => i.variable);
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('configuration', () => {
+  it('should apply the documented defaults', () => {
+    const c = parseConfig({ gateway_url: 'http://gateway.openfaas:8080/' });
+    expect(c).toMatchObject({
+      gatewayUrl: 'http://gateway.openfaas:8080',
+      auth: { mode: 'none' },
+      topic: 'cron-function',
+      rebuildIntervalMs: 30_000,
+      rebuildTimeoutMs: 10_000,
+      asyncInvocation: false,
+      contentType: 'text/plain',
+      upstreamTimeoutMs: 60_000,
+      maxInflight: 64,
+      timezone: 'UTC',
+      logEncoding: 'console',
+      debug: false,
+      shutdownTimeoutMs: 25_000,
+      httpPort: 8081,
+    });
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('should enter IAM mode when system_issuer is set, with token_url derived from gateway_url', () => {
+    const c = parseConfig({ gateway_url: 'http://gw:8080', system_issuer: 'https://gw.example.com' });
+    expect(c.auth).toEqual({
+      mode: 'iam',
+      systemIssuer: 'https://gw.example.com',
+      tokenMountPath: '/var/secrets/tokens',
+      tokenFile: '/var/secrets/tokens/openfaas-token',
+      tokenUrl: 'http://gw:8080/oauth/token',
+    });
+  });
+
+  it('should prefer IAM over basic auth and say so', () => {
+    const c = parseConfig({ gateway_url: 'http://gw:8080', system_issuer: 'https://gw', basic_auth: 'true' });
+    expect(c.auth.mode).toBe('iam');
+    expect(c.warnings.join()).toContain('basic_auth is ignored');
+  });
+
+  it('should accept 1 and true for booleans', () => {
+    const c = parseConfig({ gateway_url: 'http://gw', basic_auth: '1', asynchronous_invocation: 'TRUE', debug: 'true' });
+    expect(c.auth).toEqual({ mode: 'basic', secretMountPath: '/var/secrets' });
+    expect(c.asyncInvocation).toBe(true);
+    expect(c.debug).toBe(true);
+  });
+
+  it('should report every bad variable at once, naming the value and what is expected', () => {
+    let error: ConfigError | undefined;
+    try {
+      parseConfig({
+        gateway_url: 'ftp://gw',
+        rebuild_interval: '10',
+        max_inflight: 'many',
+        timezone: 'Mars/Olympus',
+        log_encoding: 'xml',
+        debug: 'maybe',
+        topic: 'a,b',
+      });
+    } catch (err) {
+      error = err as ConfigError;
+    }
+    expect(error?.issues.map((i) => i.variable)).toEqual([
+      'gateway_url',
+      'topic',
+      'rebuild_interval',
+      'max_inflight',
+      'timezone',
+      'log_encoding',
+      'debug',
+    ]);
+    expect(error?.message).toContain('rebuild_interval="10": expected a Go duration');
+    expect(error?.message).toContain('timezone="Mars/Olympus": expected an IANA time zone');
+  });
+
+  it('should require gateway_url', () => {
+    expect(() => parseConfig({})).toThrow(/gateway_url=\(unset\)/);
+  });
+
+  it('should refuse a missing token directory in IAM mode', () => {
+    expect(issuesOf({ gateway_url: 'http://gw', system_issuer: 'https://gw', token_mount_path: join(dir, 'nope') })).toEqual([
+      'token_mount_path',
+    ]);
+    expect(loadConfig({ gateway_url: 'http://gw', system_issuer: 'https://gw', token_mount_path: dir }).auth.mode).toBe('iam');
+  });
+
+  it('should refuse a zero rebuild_interval but accept a zero shutdown_timeout', () => {
+    expect(issuesOf({ gateway_url: 'http://gw', rebuild_interval: '0' })).toEqual(['rebuild_interval']);
+    expect(parseConfig({ gateway_url: 'http://gw', shutdown_timeout: '0' }).shutdownTimeoutMs).toBe(0);
+  });
+});

@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import { compileSchedule, type CompiledSchedule } from '../../src/schedule/cron.ts';
+import { Scheduler, type FireEvent } from '../../src/schedule/scheduler.ts';
+import { ManualClock } from '../helpers/manual-clock.ts';
+
+function compile(expression: string, timezone = 'UTC'): CompiledSchedule {
+  const r = compileSchedule(expression, timezone);
+  if (!r.ok) throw new Error(r.reason);
+  return r.schedule;
+}
+
+function setup(start = '2026-01-01T00:00:00.000Z'): { clock: ManualClock; fired: Array<FireEvent<string> & { at: number }>; scheduler: Scheduler<string> } {
+  const clock = new ManualClock(start);
+  const fired: Array<FireEvent<string> & { at: number }> = [];
+  const scheduler = new Scheduler<string>({ clock, onFire: (e) => fired.push({ ...e, at: clock.now() }) });
+  scheduler.start();
+  return { clock, fired, scheduler };
+}
+
+const T0 = Date.parse('2026-01-01T00:00:00.000Z');
+
+describe('scheduler', () => {
+  it('should fire at the nominal time, never before', () => {
+    const { clock, fired, scheduler } = setup('2026-01-01T00:00:00.250Z');
+    scheduler.add('a', compile('* * * * * *'), 'A');
+    clock.advance(749);
+    expect(fired).toHaveLength(0);
+    clock.advance(1);
+    expect(fired.map((f) => [f.nominal - T0, f.at - T0])).toEqual([[1000, 1000]]);
+    clock.advance(3000);
+    expect(fired.map((f) => f.nominal - T0)).toEqual([1000, 2000, 3000, 4000]);
+    for (const f of fired) expect(f.at).toBeGreaterThanOrEqual(f.nominal);
+  });
+
+  it('should sleep again when a timer wakes up early', () => {
+    const { clock, fired, scheduler } = setup();
+    scheduler.add('a', compile('*/10 * * * * *'), 'A');
+    clock.jump(-5); // the wall clock stepped back: the timer comes due 5 ms before the slot
+    clock.advance(10_000);
+    expect(fired).toHaveLength(0);
+    clock.advance(5);
+    expect(fired.map((f) => f.at - T0)).toEqual([10_000]);
+  });
+
+  it('should fire several schedules and functions in time order', () => {
+    const { clock, fired, scheduler } = setup();
+    scheduler.add('a', compile('*/2 * * * * *'), 'A');
+    scheduler.add('b', compile('*/3 * * * * *'), 'B');
+    clock.advance(6000);
+    expect(fired.map((f) => `${f.payload}@${(f.nominal - T0) / 1000}`)).toEqual(['A@2', 'B@3', 'A@4', 'A@6', 'B@6']);
+  });
+
+  it('should stop firing a removed entry and fire a re-added one only on its new schedule', () => {
+    const { clock, fired, scheduler } = setup();
+    scheduler.add('a', compile('* * * * * *'), 'A');
+    clock.advance(2000);
+    scheduler.remove('a');
+    clock.advance(5000);
+    expect(fired).toHaveLength(2);
+    scheduler.add('a', compile('*/5 * * * * *'), 'A2');
+    clock.advance(5000);
+    expect(fired.map((f) => f.payload)).toEqual(['A', 'A', 'A2']);
+  });
+
+  it('should use the latest payload after an update without moving the timer', () => {
+    const { clock, fired, scheduler } = setup();
+    scheduler.add('a', compile('* * * * * *'), 'old');
+    const next = scheduler.nextFire('a');
+    scheduler.update('a', 'new');
+    expect(scheduler.nextFire('a')).toBe(next);
+    clock.advance(1000);
+    expect(fired.map((f) => f.payload)).toEqual(['new']);
+  });
+
+  it('should coalesce missed slots after a pause into one firing and report how many were skipped', () => {
+    const { clock, fired, scheduler } = setup();
+    scheduler.add('a', compile('* * * * *'), 'A');
+    clock.jump(10 * 60_000 + 30_000); // suspended for 10.5 minutes
+    clock.advance(1); // the capped 30 s sleep is long past: it wakes at once
+    expect(fired).toHaveLength(1);
+    expect(fired[0]?.missed).toBe(9);
+    expect(fired[0]?.nominal).toBe(T0 + 10 * 60_000);
+    clock.advance(60_000);
+    expect(fired).toHaveLength(2);
+    expect(fired[1]?.missed).toBe(0);
+  });
+
+  it('should never sleep longer than 30 s at a time, so yearly schedules survive clock steps', () => {
+    const { clock, scheduler } = setup();
+    scheduler.add('y', compile('@yearly'), 'Y');
+    expect(Math.max(...clock.requested)).toBeLessThanOrEqual(30_000);
+  });
+
+  it('should keep firing when a callback throws', () => {
+    const clock = new ManualClock(T0);
+    const errors: string[] = [];
+    let calls = 0;
+    const scheduler = new Scheduler<string>({
+      clock,
+      onFire: () => {
+        calls++;
+        throw new Error('boom');
+      },
+      onError: (_err, key) => errors.push(key),
+    });
+    scheduler.start();
+    scheduler.add('a', compile('* * * * * *'), 'A');
+    clock.advance(3000);
+    expect([calls, errors.length]).toEqual([3, 3]);
+  });
+
+  it('should fire nothing after stop', () => {
+    const { clock, fired, scheduler } = setup();
+    scheduler.add('a', compile('* * * * * *'), 'A');
+    scheduler.stop();
+    clock.advance(5000);
+    expect(fired).toHaveLength(0);
+  });
+
+  it('should handle thousands of entries on one slot and compact removed ones', () => {
+    const { clock, fired, scheduler } = setup();
+    const every = compile('*/5 * * * * *');
+    for (let i = 0; i < 5000; i++) scheduler.add(`f${i}`, every, `F${i}`);
+    for (let i = 0; i < 2500; i++) scheduler.remove(`f${i}`);
+    clock.advance(5000);
+    expect(fired).toHaveLength(2500);
+    expect(new Set(fired.map((f) => f.nominal))).toEqual(new Set([T0 + 5000]));
+    expect(scheduler.size).toBe(2500);
+  });
+});
