@@ -7,7 +7,7 @@ export interface TimerHandle {
 }
 
 export interface Clock {
-  /** Wall-clock milliseconds since the epoch, with sub-millisecond precision where available. */
+  /** Wall-clock milliseconds since the epoch. */
   now(): number;
   /** Runs `fn` once after `ms`. The handle never keeps the process alive by itself. */
   setTimer(fn: () => void, ms: number): TimerHandle;
@@ -17,7 +17,9 @@ export interface Clock {
 export const MAX_TIMER_MS = 2_147_483_647;
 
 export const systemClock: Clock = {
-  now: () => performance.timeOrigin + performance.now(),
+  // The wall clock, not a monotonic one: cron slots are wall-clock instants, and "never early"
+  // is judged against the same clock the nominal times come from.
+  now: () => Date.now(),
   setTimer(fn, ms) {
     const t = setTimeout(fn, Math.min(Math.max(0, ms), MAX_TIMER_MS));
     t.unref();

@@ -76,7 +76,8 @@ async function readBounded(body: AsyncIterable<Buffer>, max: number, url: URL): 
 }
 
 export async function send(dispatcher: Dispatcher, req: HttpRequest): Promise<HttpResponse> {
-  const signals = [AbortSignal.timeout(req.timeoutMs), ...(req.signal === undefined ? [] : [req.signal])];
+  const timeoutMs = Math.max(1, Math.ceil(req.timeoutMs));
+  const signals = [AbortSignal.timeout(timeoutMs), ...(req.signal === undefined ? [] : [req.signal])];
   try {
     const res = await dispatcher.request({
       origin: req.url.origin,
@@ -85,8 +86,8 @@ export async function send(dispatcher: Dispatcher, req: HttpRequest): Promise<Ht
       headers: req.headers,
       body: req.body,
       signal: AbortSignal.any(signals),
-      headersTimeout: req.timeoutMs,
-      bodyTimeout: req.timeoutMs,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
     });
     const body = await readBounded(res.body, req.maxBodyBytes, req.url);
     return { status: res.statusCode, headers: res.headers, body };
@@ -94,7 +95,7 @@ export async function send(dispatcher: Dispatcher, req: HttpRequest): Promise<Ht
     if (err instanceof GatewayError) throw err;
     const path = req.url.pathname;
     if (isTimeout(err)) {
-      throw new GatewayError('E_GATEWAY_TIMEOUT', `${req.method} ${path} timed out after ${req.timeoutMs} ms`, {
+      throw new GatewayError('E_GATEWAY_TIMEOUT', `${req.method} ${path} timed out after ${timeoutMs} ms`, {
         path,
         cause: err,
         hint: `the gateway at ${req.url.origin} did not answer in time`,
