@@ -106,7 +106,8 @@ export class Reconciler {
       added: plan.add.reduce((n, c) => n + c.schedules.length, 0),
       removed: plan.remove.reduce((n, c) => n + c.schedules.length, 0),
     };
-    const fields = { ...summary, rejected: next.rejected.size, duration: formatDuration(clock.now() - started) };
+    const { ok: _ok, ...counts } = summary;
+    const fields = { ...counts, rejected: next.rejected.size, duration: formatDuration(clock.now() - started) };
     if (this.passes++ === 0) logger.info(fields, 'Discovery complete');
     else logger.debug(fields, 'Discovery complete');
     return summary;
