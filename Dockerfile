@@ -1,0 +1,60 @@
+# syntax=docker/dockerfile:1
+#
+# cron-connector image: compile and pack with the full toolchain, install the packed tarball's
+# production dependencies only, and run on distroless Node.js 24 as a non-root user with no
+# writable filesystem, no shell and no package manager.
+#
+#   docker build -t ghcr.io/openfaas/cron-connector-ts:0.1.0 --build-arg VERSION=0.1.0 .
+#
+# The runtime image needs nothing writable, so it runs with readOnlyRootFilesystem: true.
+
+ARG NODE_IMAGE=node:24-bookworm-slim
+# Same Debian release as the build image; override with a digest to pin it.
+ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot
+
+# -- 1. build: compile TypeScript and pack the package exactly as `npm publish` would.
+FROM ${NODE_IMAGE} AS build
+ENV npm_config_update_notifier=false \
+    npm_config_fund=false \
+    npm_config_audit=false
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm npm ci
+# .dockerignore lets in only what the build reads (sources, tsconfigs, README, LICENSE).
+COPY . .
+RUN npm run build \
+ && mkdir /pack \
+ && npm pack --pack-destination /pack \
+ && mv /pack/cron-connector-*.tgz /pack/cron-connector.tgz
+
+# -- 2. install: the tarball and its production dependencies, no lifecycle scripts.
+FROM ${NODE_IMAGE} AS install
+ENV npm_config_update_notifier=false \
+    npm_config_fund=false \
+    npm_config_audit=false
+COPY --from=build /pack/cron-connector.tgz /tmp/cron-connector.tgz
+RUN --mount=type=cache,target=/root/.npm \
+    npm install --prefix /app --omit=dev --ignore-scripts --no-package-lock /tmp/cron-connector.tgz \
+ && test -f /app/node_modules/cron-connector/dist/main.js \
+ && rm -f /app/package.json
+
+# -- 3. runtime
+FROM ${RUNTIME_IMAGE}
+ARG VERSION=dev
+LABEL org.opencontainers.image.title="cron-connector" \
+      org.opencontainers.image.description="IAM-scoped cron event connector for OpenFaaS" \
+      org.opencontainers.image.source="https://github.com/openfaas/cron-connector" \
+      org.opencontainers.image.licenses="MIT" \
+      org.opencontainers.image.version="${VERSION}"
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=install /app/node_modules /app/node_modules
+# Numeric, so Kubernetes can verify runAsNonRoot without a runAsUser in the Pod spec.
+USER 65532:65532
+# http_port: /healthz, /readyz, /metrics
+EXPOSE 8081
+# Exec form: node is PID 1 and receives SIGTERM itself; the connector handles SIGTERM/SIGINT
+# (drains in-flight invocations within shutdown_timeout) and starts no child processes, so no
+# init process is needed. /nodejs/bin/node is where distroless keeps node; with a node:24-*
+# runtime image use /usr/local/bin/node.
+ENTRYPOINT ["/nodejs/bin/node", "/app/node_modules/cron-connector/dist/main.js"]

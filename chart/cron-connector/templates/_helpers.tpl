@@ -1,0 +1,153 @@
+{{/*
+Expand the name of the chart.
+*/}}
+{{- define "cron-connector.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Create a default fully qualified app name.
+Truncated at 63 chars because some Kubernetes name fields are limited to this (DNS-1123 label).
+If the release name contains the chart name it is used as the full name.
+*/}}
+{{- define "cron-connector.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Chart name and version as used by the helm.sh/chart label.
+*/}}
+{{- define "cron-connector.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Selector labels: stable for the lifetime of a release.
+*/}}
+{{- define "cron-connector.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "cron-connector.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/*
+Common labels.
+*/}}
+{{- define "cron-connector.labels" -}}
+helm.sh/chart: {{ include "cron-connector.chart" . }}
+{{ include "cron-connector.selectorLabels" . }}
+app.kubernetes.io/component: connector
+app.kubernetes.io/part-of: openfaas
+{{- if .Chart.AppVersion }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+{{- end }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{/*
+Labels of the IAM objects. They live in iam.namespace, away from the release, so they also
+record the release namespace: `kubectl get policies -n openfaas -l <label>=<namespace>` finds
+the objects of every release in a tenant namespace.
+*/}}
+{{- define "cron-connector.iamLabels" -}}
+{{ include "cron-connector.labels" . }}
+cron-connector.openfaas.com/release-namespace: {{ .Release.Namespace }}
+{{- end }}
+
+{{/*
+Name of the ServiceAccount the Pod runs as. With IAM it is the Role's principal.
+*/}}
+{{- define "cron-connector.serviceAccountName" -}}
+{{- if and .Values.iam.enabled .Values.serviceAccount.create }}
+{{- default (include "cron-connector.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+Name of the IAM Policy and Role. They are created in iam.namespace, shared by every tenant,
+so the name is built from the release namespace and the full name, plus a short hash of both:
+"<namespace>-<fullname>" alone is ambiguous ("team-a" + "x-cron-connector" and
+"team" + "a-x-cron-connector" give the same string), the hash is not. At most 63 characters.
+*/}}
+{{- define "cron-connector.iamName" -}}
+{{- $fullname := include "cron-connector.fullname" . }}
+{{- $hash := printf "%s/%s" .Release.Namespace $fullname | sha256sum | trunc 8 }}
+{{- $prefix := printf "%s-%s" .Release.Namespace $fullname | trunc 54 | trimSuffix "-" }}
+{{- printf "%s-%s" $prefix $hash }}
+{{- end }}
+
+{{/*
+Image reference. `image` is a map (repository, tag, digest) or, as in the upstream chart,
+a plain "repository:tag" string.
+*/}}
+{{- define "cron-connector.image" -}}
+{{- if kindIs "string" .Values.image }}
+{{- .Values.image }}
+{{- else if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{- define "cron-connector.imagePullPolicy" -}}
+{{- if kindIs "map" .Values.image }}
+{{- default "IfNotPresent" .Values.image.pullPolicy }}
+{{- else }}
+{{- "IfNotPresent" }}
+{{- end }}
+{{- end }}
+
+{{/*
+Basic auth is used only without IAM: with IAM the admin secret is never mounted.
+Renders "true" or "false".
+*/}}
+{{- define "cron-connector.basicAuth" -}}
+{{- and .Values.basicAuth (not .Values.iam.enabled) | toString }}
+{{- end }}
+
+{{/*
+Checks values the JSON schema cannot express (or expresses with cryptic messages), and fails
+the render with a message naming the value and the expected form. Renders nothing.
+*/}}
+{{- define "cron-connector.validate" -}}
+{{- if .Values.iam.enabled }}
+{{- if not .Values.iam.systemIssuer.url }}
+{{- fail "iam.systemIssuer.url is required when iam.enabled=true: set it to the OpenFaaS system issuer, usually the public URL of the gateway (e.g. https://gateway.example.com)" }}
+{{- end }}
+{{- if not (regexMatch "^https?://[^/]+" .Values.iam.systemIssuer.url) }}
+{{- fail (printf "iam.systemIssuer.url %q is not a URL: expected https://<host>, usually the public URL of the gateway" .Values.iam.systemIssuer.url) }}
+{{- end }}
+{{- if not .Values.iam.kubernetesIssuer.url }}
+{{- fail "iam.kubernetesIssuer.url is required when iam.enabled=true (default https://kubernetes.default.svc.cluster.local)" }}
+{{- end }}
+{{- if not .Values.iam.namespace }}
+{{- fail "iam.namespace is required when iam.enabled=true: the namespace OpenFaaS is installed in (default openfaas)" }}
+{{- end }}
+{{- if and (not .Values.serviceAccount.create) (not .Values.serviceAccount.name) }}
+{{- fail "serviceAccount.name is required when iam.enabled=true and serviceAccount.create=false: the IAM Role's principal is that ServiceAccount" }}
+{{- end }}
+{{- if not .Values.iam.resource }}
+{{- fail "iam.resource must list at least one entry: \"*\" for every namespace, or \"<namespace>:*\"" }}
+{{- end }}
+{{- end }}
+{{- range $i, $r := .Values.iam.resource }}
+{{- if not (and (kindIs "string" $r) (regexMatch "^(\\*|[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?:\\*)$" $r)) }}
+{{- fail (printf "iam.resource[%d] %q is invalid: expected \"*\" (every namespace) or \"<namespace>:*\" where <namespace> is a DNS-1123 label, e.g. \"dev:*\"" $i (toString $r)) }}
+{{- end }}
+{{- end }}
+{{- $ttl := .Values.iam.tokenExpirationSeconds }}
+{{- if or (not (or (kindIs "int" $ttl) (kindIs "int64" $ttl) (kindIs "float64" $ttl))) (lt (int64 $ttl) 600) }}
+{{- fail (printf "iam.tokenExpirationSeconds %v is too short: Kubernetes requires at least 600 seconds for a projected ServiceAccount token (default 7200)" $ttl) }}
+{{- end }}
+{{- end }}

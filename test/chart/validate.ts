@@ -1,0 +1,64 @@
+// Validates rendered objects: core Kubernetes kinds with kubernetes-models (the OpenAPI schemas
+// of the API server), OpenFaaS IAM kinds with ajv against test/chart/iam.schema.json.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv, type ValidateFunction } from 'ajv';
+import { Deployment, type IDeployment } from 'kubernetes-models/apps/v1/Deployment';
+import { Service, type IService } from 'kubernetes-models/v1/Service';
+import { ServiceAccount, type IServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
+import type { Manifest } from './helm.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+let iamValidator: ValidateFunction | undefined;
+
+function iamSchema(): ValidateFunction {
+  if (!iamValidator) {
+    const schema: unknown = JSON.parse(readFileSync(path.join(here, 'iam.schema.json'), 'utf8'));
+    iamValidator = new Ajv({ allErrors: true, strict: true }).compile(schema as object);
+  }
+  return iamValidator;
+}
+
+/** Throws with ajv's messages unless `obj` is a valid IAM Policy or Role. */
+export function validateIam(obj: unknown): void {
+  const validate = iamSchema();
+  if (!validate(obj)) {
+    const messages = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}`);
+    throw new Error(`invalid IAM object: ${messages.join('; ')}`);
+  }
+}
+
+// ServiceMonitor (monitoring.coreos.com/v1) has no model in kubernetes-models; the chart tests
+// check its fields one by one instead.
+const structurallyChecked = new Set(['ServiceMonitor']);
+
+/** Validates one rendered object; unknown kinds fail so that a new template gets a check. */
+export function validateManifest(doc: Manifest): void {
+  switch (doc.kind) {
+    case 'Deployment':
+      new Deployment(doc as unknown as IDeployment).validate();
+      return;
+    case 'Service':
+      new Service(doc as unknown as IService).validate();
+      return;
+    case 'ServiceAccount':
+      new ServiceAccount(doc as unknown as IServiceAccount).validate();
+      return;
+    case 'Policy':
+    case 'Role':
+      validateIam(doc);
+      return;
+    default:
+      if (structurallyChecked.has(doc.kind)) return;
+      throw new Error(`no validator for kind ${doc.kind}`);
+  }
+}
+
+/** The rendered Deployment as a typed kubernetes-models object (validated). */
+export function asDeployment(doc: Manifest): Deployment {
+  const deployment = new Deployment(doc as unknown as IDeployment);
+  deployment.validate();
+  return deployment;
+}
