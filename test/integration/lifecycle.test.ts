@@ -103,3 +103,33 @@ describe('basic auth mode', () => {
     }
   });
 });
+
+describe('health endpoints', () => {
+  it('should answer /healthz at once and /readyz only after credentials and a discovery pass', async () => {
+    const { createServer } = await import('node:net');
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const address = probe.address();
+        probe.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+      });
+    });
+    const w = await world();
+    w.gateway.deleteRole('cron-connector');
+    const connector = await w.start({ http_port: String(port) });
+    await connector.waitForLog(is('Token exchange failed'));
+    const get = async (path: string): Promise<[number, string]> => {
+      const res = await fetch(`http://127.0.0.1:${port}${path}`);
+      return [res.status, (await res.text()).trim()];
+    };
+    expect(await get('/healthz')).toEqual([200, 'ok']);
+    expect(await get('/readyz')).toEqual([503, 'no credentials yet']);
+    w.gateway.setRole('cron-connector', {
+      policy: ['cron-connector'],
+      principal: { 'jwt:sub': [w.iam.subject] },
+      condition: { StringEqual: { 'jwt:iss': [w.iam.kube.iss] } },
+    });
+    await connector.waitForLog(is('Discovery complete'), 15_000);
+    expect(await get('/readyz')).toEqual([200, 'ready']);
+    expect((await get('/nope'))[0]).toBe(404);
+  });
+});
