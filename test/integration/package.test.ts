@@ -22,7 +22,9 @@ let entry: string;
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'cc-image-'));
   const packed = await exec('npm', ['pack', '--json', '--pack-destination', work], { cwd: repo });
-  const [{ filename }] = JSON.parse(packed.stdout) as Array<{ filename: string }>;
+  const [packInfo] = JSON.parse(packed.stdout) as Array<{ filename: string }>;
+  if (packInfo === undefined) throw new Error(`npm pack printed no file: ${packed.stdout}`);
+  const filename = packInfo.filename;
   const prefix = join(work, 'app');
   await exec('npm', ['install', '--prefix', prefix, '--omit=dev', '--ignore-scripts', '--no-package-lock', '--no-audit', '--no-fund', join(work, filename)], {
     cwd: work,
