@@ -35,8 +35,12 @@ export interface Config {
   readonly logEncoding: LogEncoding;
   readonly debug: boolean;
   readonly shutdownTimeoutMs: number;
-  /** Port of /healthz and /readyz; 0 turns the listener off. */
+  /** Port of /healthz, /readyz, /metrics and /schedules; 0 turns the listener off. */
   readonly httpPort: number;
+  /** Retries of an invocation after a network error or 429/502/503/504. */
+  readonly retries: number;
+  /** Send a per-function access token (functions deployed with jwt_auth=true); IAM mode only. */
+  readonly jwtAuth: boolean;
   /** Non-fatal remarks about the configuration, logged once at start-up. */
   readonly warnings: readonly string[];
 }
@@ -58,7 +62,10 @@ export const DEFAULTS = Object.freeze({
   log_encoding: 'console',
   shutdown_timeout: '25s',
   http_port: '8081',
+  retries: '2',
 });
+
+export const MAX_RETRIES = 10;
 
 const MAX_INFLIGHT_LIMIT = 10_000;
 
@@ -185,8 +192,13 @@ export function parseConfig(env: Env): Config {
     debug: r.bool('debug'),
     shutdownTimeoutMs: r.duration('shutdown_timeout', DEFAULTS.shutdown_timeout, { allowZero: true }),
     httpPort: r.integer('http_port', DEFAULTS.http_port, 0, 65_535),
+    retries: r.integer('retries', DEFAULTS.retries, 0, MAX_RETRIES),
+    jwtAuth: r.bool('jwt_auth'),
     warnings,
   };
+  if (config.jwtAuth && config.auth.mode !== 'iam') {
+    warnings.push('jwt_auth needs IAM mode (system_issuer): functions are invoked without a per-function token.');
+  }
   if (r.issues.length > 0) throw new ConfigError(r.issues);
   return Object.freeze(config);
 }

@@ -6,17 +6,20 @@ import type { Server } from 'node:http';
 import { Agent } from 'undici';
 import { BasicAuthCredentials } from './auth/basic.ts';
 import { noCredentials, type Credentials } from './auth/credentials.ts';
+import { FunctionTokens } from './auth/function-tokens.ts';
 import { IamCredentials } from './auth/iam.ts';
 import { sleep, type Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import { formatDuration } from './duration.ts';
 import { GatewayClient } from './gateway/client.ts';
-import { startHealthServer } from './health.ts';
+import { startHttpServer, type StatusSource } from './http/server.ts';
 import { Invoker } from './invoker.ts';
 import type { Logger } from './log.ts';
+import { PrometheusMetrics } from './metrics.ts';
 import { Reconciler } from './reconcile.ts';
 import type { DesiredFunction } from './schedule/annotations.ts';
 import { Scheduler } from './schedule/scheduler.ts';
+import { schedulesDocument, type SchedulesDocument } from './status.ts';
 import { VERSION } from './version.ts';
 
 export interface DaemonDeps {
@@ -27,24 +30,44 @@ export interface DaemonDeps {
 
 const KEEP_ALIVE_MS = 30_000;
 
-function createCredentials(config: Config, deps: DaemonDeps, rest: Agent, onRecovered: () => void): Credentials {
-  const auth = config.auth;
+interface Wiring {
+  readonly rest: Agent;
+  readonly metrics: PrometheusMetrics;
+  readonly onRecovered: () => void;
+}
+
+function createCredentials(deps: DaemonDeps, w: Wiring): Credentials {
+  const auth = deps.config.auth;
   if (auth.mode === 'iam') {
     return new IamCredentials({
       tokenFile: auth.tokenFile,
       tokenUrl: auth.tokenUrl,
       systemIssuer: auth.systemIssuer,
-      dispatcher: rest,
+      dispatcher: w.rest,
       clock: deps.clock,
       logger: deps.logger,
-      onRecovered,
+      onRecovered: w.onRecovered,
+      onExchange: (ok) => w.metrics.tokenExchange(ok ? 'success' : 'failure'),
     });
   }
   if (auth.mode === 'basic') return new BasicAuthCredentials(auth.secretMountPath);
   return noCredentials;
 }
 
-export class Daemon {
+function createFunctionTokens(deps: DaemonDeps, w: Wiring): FunctionTokens | undefined {
+  const auth = deps.config.auth;
+  if (!deps.config.jwtAuth || auth.mode !== 'iam') return undefined;
+  return new FunctionTokens({
+    tokenFile: auth.tokenFile,
+    tokenUrl: auth.tokenUrl,
+    systemIssuer: auth.systemIssuer,
+    dispatcher: w.rest,
+    clock: deps.clock,
+    onExchange: (ok) => w.metrics.tokenExchange(ok ? 'success' : 'failure'),
+  });
+}
+
+export class Daemon implements StatusSource {
   private readonly deps: DaemonDeps;
   private readonly rest: Agent;
   private readonly invokeAgent: Agent;
@@ -52,6 +75,7 @@ export class Daemon {
   private readonly scheduler: Scheduler<DesiredFunction>;
   private readonly invoker: Invoker;
   private readonly reconciler: Reconciler;
+  private readonly metricsRegistry = new PrometheusMetrics();
   private readonly stopping = new AbortController();
   private wake = new AbortController();
   private loop: Promise<void> | undefined;
@@ -63,7 +87,9 @@ export class Daemon {
     const { config, clock, logger } = deps;
     this.rest = new Agent({ connections: 16, keepAliveTimeout: KEEP_ALIVE_MS });
     this.invokeAgent = new Agent({ connections: config.maxInflight, keepAliveTimeout: KEEP_ALIVE_MS });
-    this.credentials = createCredentials(config, deps, this.rest, () => this.wake.abort());
+    const wiring: Wiring = { rest: this.rest, metrics: this.metricsRegistry, onRecovered: () => this.wake.abort() };
+    this.credentials = createCredentials(deps, wiring);
+    const functionTokens = createFunctionTokens(deps, wiring);
     const client = new GatewayClient({
       gatewayUrl: config.gatewayUrl,
       credentials: this.credentials,
@@ -71,7 +97,15 @@ export class Daemon {
       invoke: this.invokeAgent,
       contentType: config.contentType,
     });
-    this.invoker = new Invoker({ client, clock, logger, maxInflight: config.maxInflight, upstreamTimeoutMs: config.upstreamTimeoutMs });
+    this.invoker = new Invoker({
+      client,
+      clock,
+      logger,
+      metrics: this.metricsRegistry,
+      maxInflight: config.maxInflight,
+      upstreamTimeoutMs: config.upstreamTimeoutMs,
+      ...(functionTokens === undefined ? {} : { functionTokens }),
+    });
     this.scheduler = new Scheduler<DesiredFunction>({
       clock,
       onFire: (event) => this.invoker.fire(event),
@@ -82,7 +116,8 @@ export class Daemon {
       scheduler: this.scheduler,
       clock,
       logger,
-      defaults: { topic: config.topic, timezone: config.timezone, async: config.asyncInvocation },
+      metrics: this.metricsRegistry,
+      defaults: { topic: config.topic, timezone: config.timezone, async: config.asyncInvocation, retries: config.retries },
       rebuildTimeoutMs: config.rebuildTimeoutMs,
     });
   }
@@ -95,6 +130,20 @@ export class Daemon {
     const window = Math.max(3 * this.deps.config.rebuildIntervalMs, 60_000);
     const age = this.deps.clock.now() - last;
     return age > window ? `last successful discovery ${formatDuration(age)} ago` : undefined;
+  }
+
+  async metrics(): Promise<{ contentType: string; body: string }> {
+    const registry = this.metricsRegistry.registry;
+    return { contentType: registry.contentType, body: await registry.metrics() };
+  }
+
+  schedules(): SchedulesDocument {
+    return schedulesDocument(
+      this.reconciler.current,
+      (key) => this.scheduler.nextFire(key),
+      (id) => this.invoker.lastRun(id),
+      this.deps.clock.now(),
+    );
   }
 
   async start(): Promise<void> {
@@ -111,13 +160,16 @@ export class Daemon {
         asyncInvocation: config.asyncInvocation,
         upstreamTimeout: formatDuration(config.upstreamTimeoutMs),
         maxInflight: config.maxInflight,
+        retries: config.retries,
+        jwtAuth: config.jwtAuth,
         timezone: config.timezone,
+        httpPort: config.httpPort,
       },
       'Starting cron-connector',
     );
     for (const warning of config.warnings) logger.warn({ warning }, 'Configuration');
     this.keepAlive = setInterval(() => undefined, 1 << 30);
-    if (config.httpPort !== 0) this.health = await startHealthServer(config.httpPort, this);
+    if (config.httpPort !== 0) this.health = await startHttpServer(config.httpPort, this);
     if (this.credentials instanceof IamCredentials) this.credentials.start();
     this.scheduler.start();
     this.loop = this.runLoop();

@@ -1,13 +1,22 @@
 /**
- * Turns fire events into invocations: Invoking, then Response (or a warning), with at most
- * max_inflight calls at once. Keeps track of calls in flight so shutdown can wait for them.
+ * Turns fire events into invocations with the delivery policy (docs/adr/0004):
+ * - at most max_inflight calls at once; the rest wait, none is dropped;
+ * - concurrency=forbid skips a slot while the function's previous call is still running;
+ * - network errors and 429/502/503/504 are retried with backoff and jitter, honouring
+ *   Retry-After, never past the function's next slot;
+ * - every attempt carries X-Cron-Attempt and a stable X-Cron-Execution-Id;
+ * - with jwt_auth, a per-function token is sent; a refused one is renewed once.
+ * Logs Invoking, then Response (or Invocation failed), and keeps the last result per function.
  */
+import type { FunctionTokens } from './auth/function-tokens.ts';
 import { sleep, type Clock } from './clock.ts';
+import { executionId, isRetryableError, parseRetryAfter, retryDelay, RETRYABLE_STATUSES } from './delivery.ts';
 import { formatDuration } from './duration.ts';
 import { ConnectorError, describeError } from './errors.ts';
-import type { GatewayClient } from './gateway/client.ts';
+import type { GatewayClient, InvokeResult } from './gateway/client.ts';
 import { Limiter } from './limiter.ts';
 import type { Logger } from './log.ts';
+import type { MetricsSink } from './metrics.ts';
 import type { DesiredFunction } from './schedule/annotations.ts';
 import type { FireEvent } from './schedule/scheduler.ts';
 
@@ -15,14 +24,38 @@ export interface InvokerOptions {
   readonly client: GatewayClient;
   readonly clock: Clock;
   readonly logger: Logger;
+  readonly metrics: MetricsSink;
   readonly maxInflight: number;
   readonly upstreamTimeoutMs: number;
+  /** Present when jwt_auth is on (IAM mode). */
+  readonly functionTokens?: FunctionTokens;
 }
+
+/** The outcome of a function's latest slot, for /schedules. */
+export interface LastRun {
+  readonly scheduled: string;
+  readonly time: string;
+  readonly status: number | 'error';
+  readonly duration: number;
+  readonly attempts: number;
+}
+
+interface Slot {
+  readonly fn: DesiredFunction;
+  readonly schedule: string;
+  readonly nominal: number;
+  readonly following: number | undefined;
+  readonly executionId: string;
+}
+
+type Attempt = { readonly ok: true; readonly res: InvokeResult } | { readonly ok: false; readonly error: unknown };
 
 export class Invoker {
   private readonly opts: InvokerOptions;
   private readonly limiter: Limiter;
   private readonly pending = new Set<Promise<void>>();
+  private readonly running = new Map<string, number>();
+  private readonly last = new Map<string, LastRun>();
   private readonly abort = new AbortController();
 
   constructor(opts: InvokerOptions) {
@@ -34,18 +67,36 @@ export class Invoker {
     return this.pending.size;
   }
 
+  lastRun(functionId: string): LastRun | undefined {
+    return this.last.get(functionId);
+  }
+
   /** Starts one invocation for a fire event; never throws. */
   fire(event: FireEvent<DesiredFunction>): void {
-    const { payload: fn, schedule, nominal, missed } = event;
+    const { payload: fn, schedule, nominal, missed, following } = event;
+    const { logger, metrics } = this.opts;
     if (missed > 0) {
-      this.opts.logger.warn(
-        { function: fn.id, schedule: schedule.expression, missed, firing: new Date(nominal).toISOString() },
-        'Missed',
-      );
+      metrics.skipped('missed', missed);
+      logger.warn({ function: fn.id, schedule: schedule.expression, missed, firing: new Date(nominal).toISOString() }, 'Missed');
     }
-    const task = this.limiter.run(() => this.invoke(fn, schedule.expression, nominal));
+    if (fn.concurrency === 'forbid' && (this.running.get(fn.id) ?? 0) > 0) {
+      metrics.skipped('overlap');
+      logger.warn(
+        { function: fn.id, schedule: schedule.expression, scheduled: new Date(nominal).toISOString(), reason: 'previous invocation still running (concurrency=forbid)' },
+        'Skipped',
+      );
+      return;
+    }
+    const slot: Slot = { fn, schedule: schedule.expression, nominal, following, executionId: executionId(fn.id, schedule.expression, nominal) };
+    this.running.set(fn.id, (this.running.get(fn.id) ?? 0) + 1);
+    const task = this.limiter.run(() => this.deliver(slot));
     this.pending.add(task);
-    void task.finally(() => this.pending.delete(task));
+    void task.finally(() => {
+      this.pending.delete(task);
+      const left = (this.running.get(fn.id) ?? 1) - 1;
+      if (left > 0) this.running.set(fn.id, left);
+      else this.running.delete(fn.id);
+    });
   }
 
   /** Waits for every call in flight, up to `timeoutMs`; returns how many were still running. */
@@ -62,48 +113,110 @@ export class Invoker {
     return left;
   }
 
-  private async invoke(fn: DesiredFunction, schedule: string, nominal: number): Promise<void> {
-    const { logger, clock } = this.opts;
+  private async deliver(slot: Slot): Promise<void> {
+    const { logger, clock, metrics } = this.opts;
+    const { fn } = slot;
     const started = clock.now();
-    logger.info({ function: fn.id, schedule, scheduled: new Date(nominal).toISOString() }, 'Invoking');
-    try {
-      const res = await this.opts.client.invoke({
-        name: fn.name,
-        namespace: fn.namespace,
-        async: fn.async,
-        topic: fn.topic,
-        scheduledAt: nominal,
-        timeoutMs: this.opts.upstreamTimeoutMs,
-        signal: this.abort.signal,
-      });
-      const ok = fn.async ? res.status === 202 || (res.status >= 200 && res.status < 300) : res.status >= 200 && res.status < 300;
-      const fields = {
-        function: fn.id,
-        status: res.status,
-        bytes: res.bytes,
-        duration: formatDuration(clock.now() - started),
-        ...(res.callId === undefined ? {} : { callId: res.callId }),
-      };
-      if (ok) logger.info(fields, 'Response');
-      else logger.warn({ ...fields, hint: responseHint(res.status) }, 'Response');
-    } catch (err) {
-      logger.warn(
-        {
-          function: fn.id,
-          schedule,
-          error: describeError(err),
-          duration: formatDuration(clock.now() - started),
-          hint: err instanceof ConnectorError ? err.hint : undefined,
-        },
-        'Invocation failed',
-      );
+    metrics.lateness((started - slot.nominal) / 1000);
+    logger.info({ function: fn.id, schedule: slot.schedule, scheduled: new Date(slot.nominal).toISOString() }, 'Invoking');
+    let attempt = 1;
+    let outcome = await this.attempt(slot, attempt);
+    for (; attempt <= fn.retries && !this.abort.signal.aborted; attempt++) {
+      const wait = this.retryWait(outcome, attempt);
+      if (wait === undefined) break;
+      if (clock.now() + wait >= (slot.following ?? Number.POSITIVE_INFINITY)) {
+        logger.warn({ function: fn.id, attempts: attempt, reason: 'the next slot is due before another attempt' }, 'Giving up retries');
+        break;
+      }
+      logger.warn({ function: fn.id, attempt, ...describeOutcome(outcome), retryIn: formatDuration(wait) }, 'Retrying');
+      metrics.retry(fn);
+      await sleep(clock, wait, this.abort.signal);
+      if (this.abort.signal.aborted) break;
+      outcome = await this.attempt(slot, attempt + 1);
     }
+    this.report(slot, outcome, started, attempt);
+  }
+
+  /** How long to wait before retrying `outcome`, or undefined when it must not be retried. */
+  private retryWait(outcome: Attempt, retry: number): number | undefined {
+    if (outcome.ok) {
+      if (!RETRYABLE_STATUSES.has(outcome.res.status)) return undefined;
+      return retryDelay(retry, parseRetryAfter(outcome.res.headers['retry-after'], this.opts.clock.now()));
+    }
+    return isRetryableError(outcome.error) ? retryDelay(retry, undefined) : undefined;
+  }
+
+  private async attempt(slot: Slot, attempt: number): Promise<Attempt> {
+    try {
+      let authorization = await this.functionToken(slot.fn);
+      let res = await this.send(slot, attempt, authorization);
+      if (res.status === 401 && authorization !== undefined && this.opts.functionTokens !== undefined) {
+        this.opts.functionTokens.invalidate(slot.fn.namespace, slot.fn.name, authorization);
+        authorization = await this.functionToken(slot.fn);
+        res = await this.send(slot, attempt, authorization);
+      }
+      return { ok: true, res };
+    } catch (error) {
+      return { ok: false, error };
+    }
+  }
+
+  private functionToken(fn: DesiredFunction): Promise<string | undefined> {
+    return this.opts.functionTokens?.authorization(fn.namespace, fn.name) ?? Promise.resolve(undefined);
+  }
+
+  private send(slot: Slot, attempt: number, authorization: string | undefined): Promise<InvokeResult> {
+    return this.opts.client.invoke({
+      name: slot.fn.name,
+      namespace: slot.fn.namespace,
+      async: slot.fn.async,
+      topic: slot.fn.topic,
+      scheduledAt: slot.nominal,
+      attempt,
+      executionId: slot.executionId,
+      timeoutMs: this.opts.upstreamTimeoutMs,
+      signal: this.abort.signal,
+      ...(authorization === undefined ? {} : { authorization }),
+    });
+  }
+
+  private report(slot: Slot, outcome: Attempt, started: number, attempts: number): void {
+    const { logger, clock, metrics } = this.opts;
+    const { fn } = slot;
+    const elapsed = clock.now() - started;
+    const base = { function: fn.id, duration: formatDuration(elapsed), ...(attempts > 1 ? { attempts } : {}) };
+    const status = outcome.ok ? outcome.res.status : 'error';
+    this.last.set(fn.id, {
+      scheduled: new Date(slot.nominal).toISOString(),
+      time: new Date(started).toISOString(),
+      status,
+      duration: elapsed / 1000,
+      attempts,
+    });
+    metrics.invocation(fn, String(status), elapsed / 1000);
+    if (!outcome.ok) {
+      const hint = outcome.error instanceof ConnectorError ? outcome.error.hint : undefined;
+      logger.warn({ ...base, schedule: slot.schedule, error: describeError(outcome.error), hint }, 'Invocation failed');
+      return;
+    }
+    const { res } = outcome;
+    const fields = { ...base, status: res.status, bytes: res.bytes, ...(res.callId === undefined ? {} : { callId: res.callId }) };
+    if (res.status >= 200 && res.status < 300) logger.info(fields, 'Response');
+    else logger.warn({ ...fields, hint: responseHint(res.status, this.opts.functionTokens !== undefined) }, 'Response');
   }
 }
 
-function responseHint(status: number): string {
+function describeOutcome(outcome: Attempt): Record<string, unknown> {
+  return outcome.ok ? { status: outcome.res.status } : { error: describeError(outcome.error) };
+}
+
+export function responseHint(status: number, jwtAuth: boolean): string {
+  if (status === 401 && !jwtAuth) {
+    return 'the function requires a per-function token (deployed with jwt_auth=true): set jwt_auth=true on the connector (helm: jwtAuth=true)';
+  }
+  if (status === 401) return 'the function refused the per-function token even after renewing it; check the function\'s jwt_auth settings';
+  if (status === 403) return 'the connector\'s IAM Policy does not grant Function:Invoke on this namespace (helm: jwtAuth=true adds it)';
   if (status === 404) return 'the gateway does not know this function (deleted, or not ready yet)';
-  if (status === 401 || status === 403) return 'the function requires authentication (jwt_auth) which this connector does not send';
   if (status === 429) return 'the function or gateway is throttling; lower the schedule frequency or raise its limits';
   if (status >= 500) return 'the function or the gateway failed; check the function logs (faas-cli logs)';
   return 'the function answered with an error status';

@@ -9,6 +9,7 @@ import { formatDuration } from './duration.ts';
 import { ConnectorError, describeError } from './errors.ts';
 import { isGone, type GatewayClient } from './gateway/client.ts';
 import type { Logger } from './log.ts';
+import type { MetricsSink } from './metrics.ts';
 import type { DesiredFunction, SelectionDefaults } from './schedule/annotations.ts';
 import type { CompiledSchedule } from './schedule/cron.ts';
 import {
@@ -27,6 +28,7 @@ export interface ReconcilerOptions {
   readonly scheduler: Scheduler<DesiredFunction>;
   readonly clock: Clock;
   readonly logger: Logger;
+  readonly metrics: MetricsSink;
   readonly defaults: SelectionDefaults;
   readonly rebuildTimeoutMs: number;
   /** Namespaces listed at once. */
@@ -72,8 +74,9 @@ export class Reconciler {
     this.opts = opts;
   }
 
-  get scheduledFunctions(): ReadonlyMap<string, DesiredFunction> {
-    return this.state.functions;
+  /** What is scheduled and what was rejected, as of the last pass. */
+  get current(): DesiredState {
+    return this.state;
   }
 
   async pass(signal?: AbortSignal): Promise<PassSummary> {
@@ -85,6 +88,7 @@ export class Reconciler {
     try {
       namespaces = await this.opts.client.listNamespaces(remaining(), signal);
     } catch (err) {
+      this.opts.metrics.rebuild('failure');
       logger.warn(this.errorFields(err), 'Discovery failed, keeping current schedules');
       return { ok: false, namespaces: 0, functions: this.state.functions.size, schedules: this.opts.scheduler.size, added: 0, removed: 0 };
     }
@@ -98,6 +102,8 @@ export class Reconciler {
     this.apply(plan, next, outcomes);
     this.state = next;
     this.lastSuccessAt = clock.now();
+    this.opts.metrics.rebuild('success');
+    this.opts.metrics.scheduledFunctions(next.functions.size);
     const summary = {
       ok: true,
       namespaces: namespaces.length,

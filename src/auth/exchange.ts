@@ -49,6 +49,9 @@ export function exchangeHint(description: string, subject: TokenClaims, systemIs
   if (/audience/i.test(description)) {
     return `the projected token's audience ${JSON.stringify(subject.aud ?? [])} must include the system issuer ${systemIssuer}: set the projected volume's audience to system_issuer and list it in the JwtIssuer's aud`;
   }
+  if (/Function:Invoke|invoke/i.test(description)) {
+    return 'the Policy bound to this connector does not grant Function:Invoke on the function\'s namespace: add it (helm: jwtAuth=true adds it on iam.resource)';
+  }
   if (/jwks/i.test(description)) {
     return 'the gateway could not validate the token (JWKS keys missing): restart the oidc-plugin ("kubectl rollout restart deploy/oidc-plugin -n openfaas") and check its logs';
   }

@@ -27,6 +27,8 @@ export interface IamOptions {
   readonly exchangeTimeoutMs?: number;
   /** Called after an exchange succeeds following failures (e.g. to rediscover at once). */
   readonly onRecovered?: () => void;
+  /** Called after every exchange attempt (metrics). */
+  readonly onExchange?: (ok: boolean) => void;
 }
 
 export const RENEW_AT_FRACTION = 0.8;
@@ -139,6 +141,7 @@ export class IamCredentials implements Credentials {
   }
 
   private succeeded(issued: IssuedToken, subject: string | undefined, now: number): string {
+    this.opts.onExchange?.(true);
     const recovered = this.failure !== undefined;
     const times = tokenTimes(issued, now);
     this.current = { header: `Bearer ${issued.accessToken}`, ...times };
@@ -158,6 +161,7 @@ export class IamCredentials implements Credentials {
   }
 
   private failed(err: unknown, subject: string | undefined): Error {
+    this.opts.onExchange?.(false);
     const now = this.opts.clock.now();
     const attempts = (this.failure?.attempts ?? 0) + 1;
     const delay = backoffDelay(attempts);

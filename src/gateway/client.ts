@@ -28,6 +28,12 @@ export interface InvokeRequest {
   readonly topic: string;
   /** Nominal fire time, ms since the epoch. */
   readonly scheduledAt: number;
+  /** 1 for the first attempt, sent as X-Cron-Attempt. */
+  readonly attempt: number;
+  /** The same for every attempt of one slot, sent as X-Cron-Execution-Id. */
+  readonly executionId: string;
+  /** A per-function token (jwt_auth), never the connector's own credentials. */
+  readonly authorization?: string;
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
 }
@@ -36,6 +42,7 @@ export interface InvokeResult {
   readonly status: number;
   readonly bytes: number;
   readonly callId: string | undefined;
+  readonly headers: HttpResponse['headers'];
 }
 
 /** A REST listing that failed with a status that means "not yours (anymore)". */
@@ -72,23 +79,27 @@ export class GatewayClient {
 
   async invoke(req: InvokeRequest): Promise<InvokeResult> {
     const url = new URL(invocationPath(req.name, req.namespace, req.async).slice(1), this.base);
+    const headers: Record<string, string> = {
+      'content-type': this.opts.contentType,
+      'user-agent': USER_AGENT,
+      'x-connector': 'cron-connector',
+      'x-topic': req.topic,
+      'x-cron-scheduled-time': new Date(req.scheduledAt).toISOString(),
+      'x-cron-attempt': String(req.attempt),
+      'x-cron-execution-id': req.executionId,
+    };
+    if (req.authorization !== undefined) headers.authorization = req.authorization;
     const res = await send(this.opts.invoke, {
       url,
       method: 'POST',
-      headers: {
-        'content-type': this.opts.contentType,
-        'user-agent': USER_AGENT,
-        'x-connector': 'cron-connector',
-        'x-topic': req.topic,
-        'x-cron-scheduled-time': new Date(req.scheduledAt).toISOString(),
-      },
+      headers,
       body: '',
       timeoutMs: req.timeoutMs,
       maxBodyBytes: Number.MAX_SAFE_INTEGER,
       ...(req.signal === undefined ? {} : { signal: req.signal }),
     });
     const callId = res.headers['x-call-id'];
-    return { status: res.status, bytes: res.body.length, callId: typeof callId === 'string' ? callId : undefined };
+    return { status: res.status, bytes: res.body.length, callId: typeof callId === 'string' ? callId : undefined, headers: res.headers };
   }
 
   private async get(path: string, timeoutMs: number, signal?: AbortSignal): Promise<HttpResponse> {

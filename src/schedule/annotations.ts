@@ -9,7 +9,7 @@
  * A selected function whose annotations cannot be scheduled is rejected as a whole, with the
  * reason, so a typo never half-schedules a function.
  */
-import { isValidTimezone } from '../config.ts';
+import { MAX_RETRIES, isValidTimezone } from '../config.ts';
 import type { GatewayFunction } from '../gateway/types.ts';
 import { compileSchedule, type CompiledSchedule } from './cron.ts';
 
@@ -18,7 +18,11 @@ export const ANNOTATION = Object.freeze({
   schedule: 'schedule',
   timezone: 'com.openfaas.cron.timezone',
   async: 'com.openfaas.cron.async',
+  retries: 'com.openfaas.cron.retries',
+  concurrency: 'com.openfaas.cron.concurrency',
 });
+
+export type Concurrency = 'allow' | 'forbid';
 
 export const MAX_SCHEDULES = 32;
 
@@ -26,6 +30,7 @@ export interface SelectionDefaults {
   readonly topic: string;
   readonly timezone: string;
   readonly async: boolean;
+  readonly retries: number;
 }
 
 /** A function as it should be scheduled. */
@@ -38,6 +43,10 @@ export interface DesiredFunction {
   readonly topic: string;
   readonly async: boolean;
   readonly timezone: string;
+  /** Retries after a network error or 429/502/503/504. */
+  readonly retries: number;
+  /** forbid: skip a slot while the previous call of this function is still running. */
+  readonly concurrency: Concurrency;
   readonly schedules: readonly CompiledSchedule[];
   /** Equal signatures mean equal scheduling inputs: the diff compares these. */
   readonly signature: string;
@@ -74,6 +83,21 @@ function parseAsync(value: string | undefined, fallback: boolean): boolean | str
   return `${ANNOTATION.async} must be true or false, found ${JSON.stringify(value.slice(0, 64))}`;
 }
 
+function parseRetries(value: string | undefined, fallback: number): number | string {
+  if (value === undefined || value.trim() === '') return fallback;
+  const v = value.trim();
+  const n = /^\d{1,2}$/.test(v) ? Number(v) : Number.NaN;
+  if (Number.isInteger(n) && n >= 0 && n <= MAX_RETRIES) return n;
+  return `${ANNOTATION.retries} must be a whole number from 0 to ${MAX_RETRIES}, found ${JSON.stringify(value.slice(0, 64))}`;
+}
+
+function parseConcurrency(value: string | undefined): Concurrency | string {
+  const v = (value ?? '').trim().toLowerCase();
+  if (v === '' || v === 'allow') return 'allow';
+  if (v === 'forbid') return 'forbid';
+  return `${ANNOTATION.concurrency} must be allow or forbid, found ${JSON.stringify((value ?? '').slice(0, 64))}`;
+}
+
 /** The inputs that decide scheduling, as one string. */
 export function signatureOf(fn: GatewayFunction, defaults: SelectionDefaults): string {
   const a = fn.annotations;
@@ -82,6 +106,8 @@ export function signatureOf(fn: GatewayFunction, defaults: SelectionDefaults): s
     a[ANNOTATION.schedule] ?? '',
     a[ANNOTATION.timezone] ?? defaults.timezone,
     a[ANNOTATION.async] ?? String(defaults.async),
+    a[ANNOTATION.retries] ?? String(defaults.retries),
+    a[ANNOTATION.concurrency] ?? '',
   ]);
 }
 
@@ -128,10 +154,14 @@ export function selectFunction(
   const timezone = fn.annotations[ANNOTATION.timezone]?.trim() || defaults.timezone;
   const async = parseAsync(fn.annotations[ANNOTATION.async], defaults.async);
   if (typeof async === 'string') return reject(async);
+  const retries = parseRetries(fn.annotations[ANNOTATION.retries], defaults.retries);
+  if (typeof retries === 'string') return reject(retries);
+  const concurrency = parseConcurrency(fn.annotations[ANNOTATION.concurrency]);
+  if (concurrency !== 'allow' && concurrency !== 'forbid') return reject(concurrency);
   const schedules = reasonOrSchedules(fn, defaults, timezone);
   if (typeof schedules === 'string') return reject(schedules);
   return {
     kind: 'selected',
-    fn: { id, name: fn.name, namespace: fn.namespace, topic: topic ?? '', async, timezone, schedules, signature },
+    fn: { id, name: fn.name, namespace: fn.namespace, topic: topic ?? '', async, timezone, retries, concurrency, schedules, signature },
   };
 }

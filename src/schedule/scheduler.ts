@@ -18,6 +18,8 @@ export interface FireEvent<T> {
   readonly nominal: number;
   /** Slots skipped because they were already past (0 in normal operation). */
   readonly missed: number;
+  /** The slot after this one, if any: retries of this slot must end before it. */
+  readonly following: number | undefined;
 }
 
 export interface SchedulerOptions<T> {
@@ -154,7 +156,7 @@ export class Scheduler<T> {
     }
     if (next !== undefined && next <= now) next = entry.schedule.next(now);
     try {
-      this.opts.onFire({ key: entry.key, payload: entry.payload, schedule: entry.schedule, nominal, missed });
+      this.opts.onFire({ key: entry.key, payload: entry.payload, schedule: entry.schedule, nominal, missed, following: next });
     } catch (err) {
       this.opts.onError?.(err, entry.key);
     }

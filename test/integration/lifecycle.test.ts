@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runConnector } from '../support/connector.ts';
 import { cronFunction, startGateway } from '../support/gateway.ts';
+import { freePort } from '../helpers/ports.ts';
 import { callsOf, is, launch, secret, world } from '../helpers/fixture.ts';
 
 describe('command line', () => {
@@ -106,13 +107,7 @@ describe('basic auth mode', () => {
 
 describe('health endpoints', () => {
   it('should answer /healthz at once and /readyz only after credentials and a discovery pass', async () => {
-    const { createServer } = await import('node:net');
-    const port = await new Promise<number>((resolve) => {
-      const probe = createServer().listen(0, '127.0.0.1', () => {
-        const address = probe.address();
-        probe.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-      });
-    });
+    const port = await freePort();
     const w = await world();
     w.gateway.deleteRole('cron-connector');
     const connector = await w.start({ http_port: String(port) });

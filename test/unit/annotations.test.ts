@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { GatewayFunction } from '../../src/gateway/types.ts';
 import { hasTopic, selectFunction, splitSchedules, type Selection } from '../../src/schedule/annotations.ts';
 
-const defaults = { topic: 'cron-function', timezone: 'UTC', async: false };
+const defaults = { topic: 'cron-function', timezone: 'UTC', async: false, retries: 2 };
 
 function fn(annotations: Record<string, string>, name = 'nodeinfo', namespace = 'dev'): GatewayFunction {
   return { name, namespace, annotations };
@@ -64,6 +64,10 @@ describe('schedule annotation', () => {
     [{ schedule: '0 0 30 2 *' }, /never fires/],
     [{ schedule: '* * * * *', 'com.openfaas.cron.timezone': 'Mars/Olympus' }, /unknown time zone "Mars\/Olympus"/],
     [{ schedule: '* * * * *', 'com.openfaas.cron.async': 'sometimes' }, /must be true or false/],
+    [{ schedule: '* * * * *', 'com.openfaas.cron.retries': '11' }, /retries must be a whole number from 0 to 10/],
+    [{ schedule: '* * * * *', 'com.openfaas.cron.retries': '-1' }, /retries must be a whole number/],
+    [{ schedule: '* * * * *', 'com.openfaas.cron.retries': 'three' }, /retries must be a whole number/],
+    [{ schedule: '* * * * *', 'com.openfaas.cron.concurrency': 'replace' }, /concurrency must be allow or forbid/],
   ])('should reject %j with a reason', (annotations, expected) => {
     expect(reason(selectFunction(fn({ topic: 'cron-function', ...annotations }), defaults))).toMatch(expected);
   });
@@ -85,8 +89,18 @@ describe('per-function overrides', () => {
     expect(s.fn.schedules[0]?.timezone).toBe('Europe/London');
   });
 
+  it('should read retries and concurrency, defaulting to the global retries and allow', () => {
+    const set = selectFunction(
+      fn({ topic: 'cron-function', schedule: '* * * * *', 'com.openfaas.cron.retries': '0', 'com.openfaas.cron.concurrency': 'Forbid' }),
+      defaults,
+    );
+    const unset = selectFunction(fn({ topic: 'cron-function', schedule: '* * * * *' }), defaults);
+    if (set.kind !== 'selected' || unset.kind !== 'selected') throw new Error('expected selected');
+    expect([set.fn.retries, set.fn.concurrency, unset.fn.retries, unset.fn.concurrency]).toEqual([0, 'forbid', 2, 'allow']);
+  });
+
   it('should fall back to the global defaults', () => {
-    const s = selectFunction(fn({ topic: 'cron-function', schedule: '0 9 * * *' }), { ...defaults, async: true, timezone: 'Asia/Tokyo' });
+    const s = selectFunction(fn({ topic: 'cron-function', schedule: '0 9 * * *' }), { ...defaults, async: true, timezone: 'Asia/Tokyo', retries: 2 });
     if (s.kind !== 'selected') throw new Error('expected selected');
     expect([s.fn.timezone, s.fn.async]).toEqual(['Asia/Tokyo', true]);
   });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { GatewayFunction } from '../../src/gateway/types.ts';
 import { EMPTY_STATE, desiredState, planChanges, type DesiredState, type NamespaceOutcome } from '../../src/schedule/desired.ts';
 
-const defaults = { topic: 'cron-function', timezone: 'UTC', async: false };
+const defaults = { topic: 'cron-function', timezone: 'UTC', async: false, retries: 2 };
 
 function cron(name: string, namespace: string, schedule: string, extra: Record<string, string> = {}): GatewayFunction {
   return { name, namespace, annotations: { topic: 'cron-function', schedule, ...extra } };
