@@ -44,6 +44,15 @@ describe.each(scopes)('IAM objects for $scenario', ({ values, resource }) => {
     });
   });
 
+  it('adds Function:Invoke on the same resources only when jwtAuth is on, and tells the connector', async () => {
+    const { policy, deployment } = await renderIam({ ...values, jwtAuth: true });
+    expect(policy.spec.statement).toEqual([
+      { sid: '1-fn-r', effect: 'Allow', action: ['Function:List', 'Namespace:List', 'Function:Invoke'], resource },
+    ]);
+    const env = podSpec(deployment).containers[0]?.env ?? [];
+    expect(env.find((e) => e.name === 'jwt_auth')?.value).toBe('true');
+  });
+
   it('has a Role binding that Policy to the release ServiceAccount, for cluster-issued tokens', async () => {
     const { docs, policy, role, deployment } = await renderIam(values);
     const serviceAccount = one(docs, 'ServiceAccount');

@@ -102,3 +102,11 @@ describe('other values', () => {
     expect(message).toContain("at '/rebuildInterval'");
   });
 });
+
+describe('topic', () => {
+  it('refuses a comma list, which the connector would refuse at start-up', async () => {
+    const message = await helmTemplateError({ topic: 'cron-function,nightly' });
+    expect(message).toContain("at '/topic'");
+    expect(message).toContain("'cron-function,nightly' does not match pattern");
+  });
+});
