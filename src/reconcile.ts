@@ -148,11 +148,19 @@ export class Reconciler {
     };
   }
 
+  private functionsPerNamespace(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const fn of this.state.functions.values()) counts.set(fn.namespace, (counts.get(fn.namespace) ?? 0) + 1);
+    return counts;
+  }
+
   private reportNamespaces(outcomes: readonly NamespaceOutcome[]): void {
     const skipped = new Map<string, string>();
+    const failed = outcomes.some((o) => o.kind === 'failed');
+    const counts = failed ? this.functionsPerNamespace() : new Map<string, number>();
     for (const o of outcomes) {
       if (o.kind === 'failed') {
-        const kept = [...this.state.functions.values()].filter((f) => f.namespace === o.namespace).length;
+        const kept = counts.get(o.namespace) ?? 0;
         this.opts.logger.warn({ namespace: o.namespace, error: o.error, keptFunctions: kept }, 'Namespace unreadable, keeping its schedules');
       } else if (o.kind === 'gone') {
         skipped.set(o.namespace, o.reason);

@@ -29,9 +29,11 @@ export interface DesiredState {
 
 export const EMPTY_STATE: DesiredState = { functions: new Map(), rejected: new Map() };
 
-function carryOver(previous: DesiredState, namespace: string, into: { functions: Map<string, DesiredFunction>; rejected: Map<string, Rejection> }): void {
-  for (const fn of previous.functions.values()) if (fn.namespace === namespace) into.functions.set(fn.id, fn);
-  for (const r of previous.rejected.values()) if (r.namespace === namespace) into.rejected.set(r.id, r);
+/** Keeps what was scheduled (and rejected) in namespaces that could not be read: one pass, O(n). */
+function carryOver(previous: DesiredState, failed: ReadonlySet<string>, into: { functions: Map<string, DesiredFunction>; rejected: Map<string, Rejection> }): void {
+  if (failed.size === 0) return;
+  for (const fn of previous.functions.values()) if (failed.has(fn.namespace)) into.functions.set(fn.id, fn);
+  for (const r of previous.rejected.values()) if (failed.has(r.namespace)) into.rejected.set(r.id, r);
 }
 
 function selectListed(
@@ -49,10 +51,12 @@ function selectListed(
 
 export function desiredState(outcomes: readonly NamespaceOutcome[], previous: DesiredState, defaults: SelectionDefaults): DesiredState {
   const next = { functions: new Map<string, DesiredFunction>(), rejected: new Map<string, Rejection>() };
+  const failed = new Set<string>();
   for (const outcome of outcomes) {
     if (outcome.kind === 'listed') selectListed(outcome.functions, previous, defaults, next);
-    else if (outcome.kind === 'failed') carryOver(previous, outcome.namespace, next);
+    else if (outcome.kind === 'failed') failed.add(outcome.namespace);
   }
+  carryOver(previous, failed, next);
   return next;
 }
 
