@@ -2,6 +2,7 @@
  * Turns fire events into invocations with the delivery policy (docs/adr/0004):
  * - at most max_inflight calls at once; the rest wait, none is dropped;
  * - concurrency=forbid skips a slot while the function's previous call is still running;
+ * - com.openfaas.cron.jitter delays each slot by a fixed per-function offset (never earlier);
  * - network errors and 429/502/503/504 are retried with backoff and jitter, honouring
  *   Retry-After, never past the function's next slot;
  * - every attempt carries X-Cron-Attempt and a stable X-Cron-Execution-Id;
@@ -89,7 +90,10 @@ export class Invoker {
     }
     const slot: Slot = { fn, schedule: schedule.expression, nominal, following, executionId: executionId(fn.id, schedule.expression, nominal) };
     this.running.set(fn.id, (this.running.get(fn.id) ?? 0) + 1);
-    const task = this.limiter.run(() => this.deliver(slot));
+    const task =
+      fn.jitterOffsetMs > 0
+        ? sleep(this.opts.clock, fn.jitterOffsetMs, this.abort.signal).then(() => this.limiter.run(() => this.deliver(slot)))
+        : this.limiter.run(() => this.deliver(slot));
     this.pending.add(task);
     void task.finally(() => {
       this.pending.delete(task);
@@ -116,8 +120,9 @@ export class Invoker {
   private async deliver(slot: Slot): Promise<void> {
     const { logger, clock, metrics } = this.opts;
     const { fn } = slot;
+    if (this.abort.signal.aborted) return;
     const started = clock.now();
-    metrics.lateness((started - slot.nominal) / 1000);
+    metrics.lateness((started - slot.nominal - fn.jitterOffsetMs) / 1000);
     logger.info({ function: fn.id, schedule: slot.schedule, scheduled: new Date(slot.nominal).toISOString() }, 'Invoking');
     let attempt = 1;
     let outcome = await this.attempt(slot, attempt);

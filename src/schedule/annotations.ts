@@ -10,6 +10,7 @@
  * reason, so a typo never half-schedules a function.
  */
 import { MAX_RETRIES, isValidTimezone } from '../config.ts';
+import { parseDuration } from '../duration.ts';
 import type { GatewayFunction } from '../gateway/types.ts';
 import { compileSchedule, type CompiledSchedule } from './cron.ts';
 
@@ -20,7 +21,11 @@ export const ANNOTATION = Object.freeze({
   async: 'com.openfaas.cron.async',
   retries: 'com.openfaas.cron.retries',
   concurrency: 'com.openfaas.cron.concurrency',
+  jitter: 'com.openfaas.cron.jitter',
 });
+
+/** Largest jitter accepted: spreading a burst over more than this is a different schedule. */
+export const MAX_JITTER_MS = 3_600_000;
 
 export type Concurrency = 'allow' | 'forbid';
 
@@ -47,6 +52,8 @@ export interface DesiredFunction {
   readonly retries: number;
   /** forbid: skip a slot while the previous call of this function is still running. */
   readonly concurrency: Concurrency;
+  /** Fixed delay after each nominal time, derived from the function id, to spread bursts (0 = off). */
+  readonly jitterOffsetMs: number;
   readonly schedules: readonly CompiledSchedule[];
   /** Equal signatures mean equal scheduling inputs: the diff compares these. */
   readonly signature: string;
@@ -98,6 +105,25 @@ function parseConcurrency(value: string | undefined): Concurrency | string {
   return `${ANNOTATION.concurrency} must be allow or forbid, found ${JSON.stringify((value ?? '').slice(0, 64))}`;
 }
 
+/** FNV-1a: a stable, well-spread 32-bit hash, so each function keeps its own offset. */
+export function stableHash(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+function parseJitter(value: string | undefined, id: string): number | string {
+  if (value === undefined || value.trim() === '') return 0;
+  const ms = parseDuration(value);
+  if (ms === undefined || ms > MAX_JITTER_MS) {
+    return `${ANNOTATION.jitter} must be a Go duration up to 1h such as 500ms or 30s, found ${JSON.stringify(value.slice(0, 64))}`;
+  }
+  return ms < 1 ? 0 : stableHash(id) % Math.floor(ms);
+}
+
 /** The inputs that decide scheduling, as one string. */
 export function signatureOf(fn: GatewayFunction, defaults: SelectionDefaults): string {
   const a = fn.annotations;
@@ -108,6 +134,7 @@ export function signatureOf(fn: GatewayFunction, defaults: SelectionDefaults): s
     a[ANNOTATION.async] ?? String(defaults.async),
     a[ANNOTATION.retries] ?? String(defaults.retries),
     a[ANNOTATION.concurrency] ?? '',
+    a[ANNOTATION.jitter] ?? '',
   ]);
 }
 
@@ -158,10 +185,12 @@ export function selectFunction(
   if (typeof retries === 'string') return reject(retries);
   const concurrency = parseConcurrency(fn.annotations[ANNOTATION.concurrency]);
   if (concurrency !== 'allow' && concurrency !== 'forbid') return reject(concurrency);
+  const jitterOffsetMs = parseJitter(fn.annotations[ANNOTATION.jitter], id);
+  if (typeof jitterOffsetMs === 'string') return reject(jitterOffsetMs);
   const schedules = reasonOrSchedules(fn, defaults, timezone);
   if (typeof schedules === 'string') return reject(schedules);
   return {
     kind: 'selected',
-    fn: { id, name: fn.name, namespace: fn.namespace, topic: topic ?? '', async, timezone, retries, concurrency, schedules, signature },
+    fn: { id, name: fn.name, namespace: fn.namespace, topic: topic ?? '', async, timezone, retries, concurrency, jitterOffsetMs, schedules, signature },
   };
 }

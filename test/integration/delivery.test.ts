@@ -69,6 +69,23 @@ describe('delivery policy', () => {
   });
 });
 
+describe('jitter', () => {
+  it('should delay each slot by the function\'s own offset, keep the nominal time in the header, and never be early', async () => {
+    const { stableHash } = await import('../../src/schedule/annotations.ts');
+    const offset = stableHash('spread.dev') % 800;
+    const w = await world();
+    w.gateway.setFunctions('dev', [cronFunction('spread', '* * * * * *', { 'com.openfaas.cron.jitter': '800ms' })]);
+    await w.start();
+    await w.gateway.waitFor(() => callsOf(w.gateway, 'spread', 'dev').length >= 2, 6000, 'two calls');
+    for (const call of callsOf(w.gateway, 'spread', 'dev')) {
+      const nominal = Date.parse(call.headers['x-cron-scheduled-time'] ?? '');
+      expect(nominal % 1000).toBe(0);
+      expect(call.at).toBeGreaterThanOrEqual(nominal + offset);
+      expect(call.at - nominal - offset).toBeLessThan(300);
+    }
+  });
+});
+
 describe('functions deployed with jwt_auth', () => {
   const protectedFn = { ...cronFunction('secure', '* * * * * *'), envVars: { jwt_auth: 'true' } };
 

@@ -68,6 +68,8 @@ describe('schedule annotation', () => {
     [{ schedule: '* * * * *', 'com.openfaas.cron.retries': '-1' }, /retries must be a whole number/],
     [{ schedule: '* * * * *', 'com.openfaas.cron.retries': 'three' }, /retries must be a whole number/],
     [{ schedule: '* * * * *', 'com.openfaas.cron.concurrency': 'replace' }, /concurrency must be allow or forbid/],
+    [{ schedule: '* * * * *', 'com.openfaas.cron.jitter': '2h' }, /jitter must be a Go duration up to 1h/],
+    [{ schedule: '* * * * *', 'com.openfaas.cron.jitter': 'soon' }, /jitter must be a Go duration/],
   ])('should reject %j with a reason', (annotations, expected) => {
     expect(reason(selectFunction(fn({ topic: 'cron-function', ...annotations }), defaults))).toMatch(expected);
   });
@@ -97,6 +99,21 @@ describe('per-function overrides', () => {
     const unset = selectFunction(fn({ topic: 'cron-function', schedule: '* * * * *' }), defaults);
     if (set.kind !== 'selected' || unset.kind !== 'selected') throw new Error('expected selected');
     expect([set.fn.retries, set.fn.concurrency, unset.fn.retries, unset.fn.concurrency]).toEqual([0, 'forbid', 2, 'allow']);
+  });
+
+  it('should give each function its own stable jitter offset within the window', () => {
+    const offsets = ['a', 'b', 'c', 'd'].map((name) => {
+      const s = selectFunction(fn({ topic: 'cron-function', schedule: '* * * * *', 'com.openfaas.cron.jitter': '30s' }, name), defaults);
+      if (s.kind !== 'selected') throw new Error('expected selected');
+      return s.fn.jitterOffsetMs;
+    });
+    for (const o of offsets) expect(o).toBeGreaterThanOrEqual(0);
+    for (const o of offsets) expect(o).toBeLessThan(30_000);
+    expect(new Set(offsets).size).toBe(4);
+    const again = selectFunction(fn({ topic: 'cron-function', schedule: '* * * * *', 'com.openfaas.cron.jitter': '30s' }, 'a'), defaults);
+    expect(again.kind === 'selected' && again.fn.jitterOffsetMs).toBe(offsets[0]);
+    const off = selectFunction(fn({ topic: 'cron-function', schedule: '* * * * *' }), defaults);
+    expect(off.kind === 'selected' && off.fn.jitterOffsetMs).toBe(0);
   });
 
   it('should fall back to the global defaults', () => {
