@@ -189,7 +189,8 @@ export class Invoker {
     const { logger, clock, metrics } = this.opts;
     const { fn } = slot;
     const elapsed = clock.now() - started;
-    const base = { function: fn.id, duration: formatDuration(elapsed), ...(attempts > 1 ? { attempts } : {}) };
+    const duration = formatDuration(elapsed);
+    const tries = attempts > 1 ? { attempts } : {};
     const status = outcome.ok ? outcome.res.status : 'error';
     this.last.set(fn.id, {
       scheduled: new Date(slot.nominal).toISOString(),
@@ -201,11 +202,11 @@ export class Invoker {
     metrics.invocation(fn, String(status), elapsed / 1000);
     if (!outcome.ok) {
       const hint = outcome.error instanceof ConnectorError ? outcome.error.hint : undefined;
-      logger.warn({ ...base, schedule: slot.schedule, error: describeError(outcome.error), hint }, 'Invocation failed');
+      logger.warn({ function: fn.id, schedule: slot.schedule, error: describeError(outcome.error), duration, ...tries, hint }, 'Invocation failed');
       return;
     }
     const { res } = outcome;
-    const fields = { ...base, status: res.status, bytes: res.bytes, ...(res.callId === undefined ? {} : { callId: res.callId }) };
+    const fields = { function: fn.id, status: res.status, bytes: res.bytes, duration, ...tries, ...(res.callId === undefined ? {} : { callId: res.callId }) };
     if (res.status >= 200 && res.status < 300) logger.info(fields, 'Response');
     else logger.warn({ ...fields, hint: responseHint(res.status, this.opts.functionTokens !== undefined) }, 'Response');
   }

@@ -1,0 +1,105 @@
+/**
+ * The doctor's checks, in order: configuration, projected token and token exchange (IAM mode),
+ * then discovery, each with the daemon's own modules. Later steps are skipped, saying why, when
+ * an earlier one leaves them nothing to work with. One undici Agent, closed at the end.
+ */
+import { Agent } from 'undici';
+import { noCredentials, type Credentials } from '../../auth/credentials.ts';
+import { BasicAuthCredentials } from '../../auth/basic.ts';
+import type { Config, Env } from '../../config.ts';
+import { GatewayClient } from '../../gateway/client.ts';
+import { VERSION } from '../../version.ts';
+import { displayUrl } from '../format.ts';
+import { checkConfiguration } from './config-check.ts';
+import { discover } from './discovery.ts';
+import { discoveryChecks } from './discovery-checks.ts';
+import { checkExchange } from './exchange-check.ts';
+import { CHECK_NAMES, skipped, type Check, type DoctorReport, type NamespaceReport } from './report.ts';
+import { checkProjectedToken } from './token-check.ts';
+
+export interface DoctorDeps {
+  readonly env: Env;
+  readonly now: () => number;
+}
+
+interface Credentialed {
+  readonly checks: readonly Check[];
+  /** The credentials for discovery, or why discovery cannot run. */
+  readonly credentials: Credentials | string;
+  readonly extra: Partial<Pick<DoctorReport, 'token' | 'policies'>>;
+}
+
+function staticBearer(token: string): Credentials {
+  return { authorization: () => Promise.resolve(`Bearer ${token}`), invalidate: () => undefined, ready: true, stop: () => undefined };
+}
+
+async function credentialSteps(config: Config, agent: Agent, now: () => number): Promise<Credentialed> {
+  const auth = config.auth;
+  if (auth.mode !== 'iam') {
+    const why = auth.mode === 'basic' ? 'basic-auth mode (system_issuer is not set)' : 'no-auth mode (system_issuer is not set)';
+    const credentials = auth.mode === 'basic' ? new BasicAuthCredentials(auth.secretMountPath) : noCredentials;
+    return { checks: [skipped('projected-token', why), skipped('token-exchange', why)], credentials, extra: {} };
+  }
+  const token = await checkProjectedToken(auth, now());
+  const report = token.report === undefined ? {} : { token: token.report };
+  if (token.token === undefined) {
+    return { checks: [token.check, skipped('token-exchange', 'no projected token')], credentials: 'no access token', extra: report };
+  }
+  const exchange = await checkExchange({ dispatcher: agent, auth, token: token.token, timeoutMs: config.rebuildTimeoutMs, now });
+  const policies = exchange.policies === undefined ? {} : { policies: exchange.policies };
+  const credentials = exchange.accessToken === undefined ? 'no access token' : staticBearer(exchange.accessToken);
+  return { checks: [token.check, exchange.check], credentials, extra: { ...report, ...policies } };
+}
+
+interface Discovered {
+  readonly checks: readonly Check[];
+  readonly namespaces: readonly NamespaceReport[];
+}
+
+async function discoverySteps(config: Config, agent: Agent, credentials: Credentials | string, now: () => number): Promise<Discovered> {
+  if (typeof credentials === 'string') {
+    return { checks: [skipped('namespaces', credentials), skipped('functions', credentials), skipped('schedules', credentials)], namespaces: [] };
+  }
+  const client = new GatewayClient({ gatewayUrl: config.gatewayUrl, credentials, rest: agent, invoke: agent, contentType: config.contentType });
+  const found = await discover(client, config.rebuildTimeoutMs);
+  const defaults = { topic: config.topic, timezone: config.timezone, async: config.asyncInvocation, retries: config.retries };
+  return discoveryChecks(found, { gatewayUrl: config.gatewayUrl, auth: config.auth.mode, defaults, now: now() });
+}
+
+type ReportParts = Partial<Pick<DoctorReport, 'gateway' | 'auth' | 'token' | 'policies' | 'namespaces'>>;
+
+/** Assembles the report in its documented field order. */
+function finish(checks: readonly Check[], parts: ReportParts = {}): DoctorReport {
+  return {
+    version: VERSION,
+    ok: checks.every((c) => c.ok),
+    ...(parts.gateway === undefined ? {} : { gateway: parts.gateway }),
+    ...(parts.auth === undefined ? {} : { auth: parts.auth }),
+    checks,
+    ...(parts.token === undefined ? {} : { token: parts.token }),
+    ...(parts.policies === undefined ? {} : { policies: parts.policies }),
+    namespaces: parts.namespaces ?? [],
+  };
+}
+
+/** Runs every check; never throws for what it diagnoses. */
+export async function diagnose(deps: DoctorDeps): Promise<DoctorReport> {
+  const configured = checkConfiguration(deps.env);
+  if (!configured.ok) {
+    return finish([configured.check, ...CHECK_NAMES.slice(1).map((n) => skipped(n, 'the configuration is invalid'))]);
+  }
+  const config = configured.config;
+  const agent = new Agent({ connections: 8 });
+  try {
+    const creds = await credentialSteps(config, agent, deps.now);
+    const found = await discoverySteps(config, agent, creds.credentials, deps.now);
+    return finish([configured.check, ...creds.checks, ...found.checks], {
+      gateway: displayUrl(config.gatewayUrl),
+      auth: config.auth.mode,
+      ...creds.extra,
+      namespaces: found.namespaces,
+    });
+  } finally {
+    await agent.close();
+  }
+}
