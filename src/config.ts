@@ -138,13 +138,26 @@ class Reader {
   }
 }
 
+/**
+ * Each Intl.DateTimeFormat costs native memory V8 does not see, so the answer is remembered:
+ * 10,000 functions in one zone build one formatter, not 10,000.
+ */
+const zoneChecks = new Map<string, boolean>();
+const ZONE_CHECKS_LIMIT = 1024;
+
 export function isValidTimezone(zone: string): boolean {
+  const known = zoneChecks.get(zone);
+  if (known !== undefined) return known;
+  let valid: boolean;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
+    valid = true;
   } catch {
-    return false;
+    valid = false;
   }
+  if (zoneChecks.size >= ZONE_CHECKS_LIMIT) zoneChecks.clear();
+  zoneChecks.set(zone, valid);
+  return valid;
 }
 
 function readAuth(r: Reader, gatewayUrl: string, warnings: string[]): AuthConfig {

@@ -12,7 +12,8 @@ export type ErrorCode =
   | 'E_GATEWAY_HTTP'
   | 'E_GATEWAY_NETWORK'
   | 'E_GATEWAY_RESPONSE'
-  | 'E_GATEWAY_TIMEOUT';
+  | 'E_GATEWAY_TIMEOUT'
+  | 'E_GATEWAY_REQUEST';
 
 export class ConnectorError extends Error {
   readonly code: ErrorCode;
@@ -98,7 +99,8 @@ export class GatewayError extends ConnectorError {
 /** A short, single-line description of any thrown value, safe for logs. */
 export function describeError(err: unknown): string {
   if (err instanceof Error) {
-    const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
+    const repeated = err.cause instanceof Error && err.message.includes(err.cause.message);
+    const cause = err.cause instanceof Error && !repeated ? `: ${err.cause.message}` : '';
     const code = (err as { code?: unknown }).code;
     const suffix = typeof code === 'string' && !(err instanceof ConnectorError) ? ` (${code})` : '';
     return `${err.message}${cause}${suffix}`;

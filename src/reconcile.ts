@@ -88,13 +88,16 @@ export class Reconciler {
     try {
       namespaces = await this.opts.client.listNamespaces(remaining(), signal);
     } catch (err) {
+      if (signal?.aborted === true) return this.unchanged();
       this.opts.metrics.rebuild('failure');
       logger.warn(this.errorFields(err), 'Discovery failed, keeping current schedules');
-      return { ok: false, namespaces: 0, functions: this.state.functions.size, schedules: this.opts.scheduler.size, added: 0, removed: 0 };
+      return this.unchanged();
     }
     const outcomes = await mapBounded(namespaces, this.opts.concurrency ?? DEFAULT_CONCURRENCY, (ns) =>
       this.listNamespace(ns, remaining, signal),
     );
+    // A pass cut short by shutdown is not a failure of the gateway: report and change nothing.
+    if (signal?.aborted === true) return this.unchanged();
     const next = desiredState(outcomes, this.state, this.opts.defaults);
     const plan = planChanges(this.state.functions, next.functions);
     this.reportNamespaces(outcomes);
@@ -117,6 +120,10 @@ export class Reconciler {
     if (this.passes++ === 0) logger.info(fields, 'Discovery complete');
     else logger.debug(fields, 'Discovery complete');
     return summary;
+  }
+
+  private unchanged(): PassSummary {
+    return { ok: false, namespaces: 0, functions: this.state.functions.size, schedules: this.opts.scheduler.size, added: 0, removed: 0 };
   }
 
   /** Unschedules everything (shutdown). */

@@ -129,7 +129,10 @@ export class GatewayClient {
   }
 }
 
-function statusHint(status: number): string {
+function statusHint(status: number, location: string | undefined): string {
+  if (status >= 300 && status < 400) {
+    return `the gateway redirected to ${location ?? 'another URL'}, which is not followed (it would carry the credentials elsewhere): set gateway_url to the final URL, e.g. https:// instead of http://`;
+  }
   if (status === 401) return 'the gateway refused the credentials: in IAM mode check the Role and JwtIssuer; with basic_auth check the basic-auth secret';
   if (status === 403) return "the connector's IAM Policy does not allow this: grant Function:List and Namespace:List on the namespace (iam.resource in the chart)";
   if (status === 404) return 'the namespace does not exist (any more) or gateway_url is not an OpenFaaS gateway';
@@ -141,6 +144,6 @@ function statusError(url: URL, res: HttpResponse): GatewayError {
   return new GatewayError('E_GATEWAY_HTTP', `GET ${url.pathname}${url.search} answered ${res.status}${body === '' ? '' : `: ${body}`}`, {
     path: url.pathname,
     status: res.status,
-    hint: statusHint(res.status),
+    hint: statusHint(res.status, typeof res.headers.location === 'string' ? res.headers.location : undefined),
   });
 }

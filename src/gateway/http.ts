@@ -34,6 +34,10 @@ const TLS_CODES = new Set([
 
 export function networkHint(err: unknown, url: URL): string {
   const code = errorCode(err);
+  if (code === 'CERT_HAS_EXPIRED') return `the TLS certificate of ${url.host} has expired (${code}); renew it on the gateway or its ingress`;
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return `the TLS certificate of ${url.host} is not valid for that host name (${code}); use the host name the certificate names in gateway_url`;
+  }
   if (code !== undefined && TLS_CODES.has(code)) {
     return `the TLS certificate of ${url.host} is not trusted (${code}); if it is signed by a private CA, mount the CA bundle and set NODE_EXTRA_CA_CERTS to its path`;
   }
@@ -49,6 +53,13 @@ function errorCode(err: unknown): string | undefined {
     if (typeof code === 'string' && !code.startsWith('UND_ERR') && code !== 'ABORT_ERR') return code;
   }
   return undefined;
+}
+
+function hasCode(err: unknown, code: string): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if ((e as { code?: unknown }).code === code) return true;
+  }
+  return false;
 }
 
 function isTimeout(err: unknown): boolean {
@@ -94,6 +105,13 @@ export async function send(dispatcher: Dispatcher, req: HttpRequest): Promise<Ht
   } catch (err) {
     if (err instanceof GatewayError) throw err;
     const path = req.url.pathname;
+    if (hasCode(err, 'UND_ERR_INVALID_ARG')) {
+      throw new GatewayError('E_GATEWAY_REQUEST', `${req.method} ${path} could not be sent: ${describeError(err)}`, {
+        path,
+        cause: err,
+        hint: 'the request itself is invalid (e.g. a header value); this is a bug or a bad annotation, not a network problem',
+      });
+    }
     if (isTimeout(err)) {
       throw new GatewayError('E_GATEWAY_TIMEOUT', `${req.method} ${path} timed out after ${timeoutMs} ms`, {
         path,

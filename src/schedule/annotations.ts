@@ -44,7 +44,7 @@ export interface DesiredFunction {
   readonly id: string;
   readonly name: string;
   readonly namespace: string;
-  /** The raw topic annotation, sent as X-Topic. */
+  /** The topic annotation made header-safe, sent as X-Topic. */
   readonly topic: string;
   readonly async: boolean;
   readonly timezone: string;
@@ -103,6 +103,18 @@ function parseConcurrency(value: string | undefined): Concurrency | string {
   if (v === '' || v === 'allow') return 'allow';
   if (v === 'forbid') return 'forbid';
   return `${ANNOTATION.concurrency} must be allow or forbid, found ${JSON.stringify((value ?? '').slice(0, 64))}`;
+}
+
+export const MAX_TOPIC_HEADER = 1024;
+
+/**
+ * The topic annotation as an HTTP header value: trimmed, anything but tab and printable ASCII
+ * percent-encoded (a YAML block scalar leaves a newline; unicode is allowed in annotations),
+ * and bounded in length.
+ */
+export function topicHeader(annotation: string | undefined): string {
+  const encoded = (annotation ?? '').trim().replace(/[^\t\x20-\x7e]/gu, (c) => encodeURIComponent(c));
+  return encoded.length > MAX_TOPIC_HEADER ? encoded.slice(0, MAX_TOPIC_HEADER) : encoded;
 }
 
 /** FNV-1a: a stable, well-spread 32-bit hash, so each function keeps its own offset. */
@@ -191,6 +203,6 @@ export function selectFunction(
   if (typeof schedules === 'string') return reject(schedules);
   return {
     kind: 'selected',
-    fn: { id, name: fn.name, namespace: fn.namespace, topic: topic ?? '', async, timezone, retries, concurrency, jitterOffsetMs, schedules, signature },
+    fn: { id, name: fn.name, namespace: fn.namespace, topic: topicHeader(topic), async, timezone, retries, concurrency, jitterOffsetMs, schedules, signature },
   };
 }

@@ -69,12 +69,35 @@ function memoNext(cron: Cron): (afterMs: number) => number | undefined {
   };
 }
 
+/** Fields whose numbers croner reports 0-based: checked here so messages name the value written. */
+const ONE_BASED_FIELDS: ReadonlyArray<{ readonly name: string; readonly fromEnd: number; readonly max: number }> = [
+  { name: 'day-of-month', fromEnd: 3, max: 31 },
+  { name: 'month', fromEnd: 2, max: 12 },
+];
+
+function rangeProblem(expression: string): string | undefined {
+  if (expression.startsWith('@')) return undefined;
+  const fields = expression.split(/\s+/);
+  for (const { name, fromEnd, max } of ONE_BASED_FIELDS) {
+    const field = fields[fields.length - fromEnd] ?? '';
+    for (const part of field.split(',')) {
+      const [range = ''] = part.split('/');
+      for (const bound of range.split('-')) {
+        if (/^\d+$/.test(bound) && (Number(bound) < 1 || Number(bound) > max)) {
+          return `${name} ${bound} is out of range (1-${max})`;
+        }
+      }
+    }
+  }
+  return undefined;
+}
+
 function compileUncached(expression: string, timezone: string): CompileResult {
   if (expression.length > MAX_EXPRESSION_LENGTH) {
     return { ok: false, reason: `expression longer than ${MAX_EXPRESSION_LENGTH} characters` };
   }
   if (/[\u0000-\u001f\u007f]/.test(expression)) return { ok: false, reason: 'expression contains control characters' };
-  const problem = fieldProblem(expression);
+  const problem = fieldProblem(expression) ?? rangeProblem(expression);
   if (problem !== undefined) return { ok: false, reason: problem };
   if (!isValidTimezone(timezone)) return { ok: false, reason: `unknown time zone "${timezone}"` };
   let cron: Cron;

@@ -4,7 +4,9 @@
  * every request, invocation and token exchange is recorded.
  */
 import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { JSONWebKeySet } from 'jose';
 import type { AuthConfig, AuthMode, BasicCredentials } from './gateway/auth.ts';
@@ -20,6 +22,8 @@ import type { StoredJwtIssuer } from './gateway/iam-store.ts';
 import type { JwtIssuerSpec, PolicySpec, RoleSpec } from './gateway/iam-types.ts';
 import { ASYNC_PREFIX, SYNC_PREFIX, handleInvoke } from './gateway/invoke-endpoints.ts';
 import type { ExchangeRecord, Invocation, RecordedRequest } from './gateway/records.ts';
+import { ScriptedLists, validateScriptedResponse } from './gateway/scripted-response.ts';
+import type { ScriptedResponse } from './gateway/scripted-response.ts';
 import { SystemIssuer } from './gateway/system-issuer.ts';
 import { handleListFunctions, handleListNamespaces, handleUnknownSystemPath } from './gateway/system-endpoints.ts';
 import { handleTokenExchange } from './gateway/token-endpoint.ts';
@@ -31,6 +35,8 @@ export { cronFunction, DEFAULT_FUNCTION_NAMESPACE } from './gateway/function-reg
 export type { FunctionBehavior, FunctionResources, FunctionStatus } from './gateway/function-registry.ts';
 export type { ClaimValues, JwksSource, JwtIssuerSpec, PolicySpec, PolicyStatement, RoleCondition, RoleSpec } from './gateway/iam-types.ts';
 export type { ExchangeRecord, Invocation, RecordedRequest } from './gateway/records.ts';
+export type { RedirectStatus, ScriptedEnd, ScriptedResponse } from './gateway/scripted-response.ts';
+export { DEFAULT_ENDLESS_CHUNK } from './gateway/scripted-response.ts';
 export { GRANT_TYPE_TOKEN_EXCHANGE, TOKEN_TYPE_ID_TOKEN } from './gateway/token-exchange.ts';
 
 export interface GatewayOptions {
@@ -42,6 +48,11 @@ export interface GatewayOptions {
   systemIssuer?: string;
   /** Default 3600. */
   defaultTokenLifetimeSeconds?: number;
+  /**
+   * Serve HTTPS with this PEM key and certificate chain instead of HTTP: `url` (and the default
+   * system issuer) become `https://127.0.0.1:<port>`. See `createTestPki()` in `tls.ts`.
+   */
+  tls?: { key: string; cert: string };
 }
 
 export interface AccessTokenRequest {
@@ -66,7 +77,7 @@ export function startGateway(opts: GatewayOptions = {}): Promise<GatewayEmulator
 }
 
 export class GatewayEmulator {
-  /** e.g. `http://127.0.0.1:41234`. */
+  /** e.g. `http://127.0.0.1:41234` (`https://` with the `tls` option). */
   readonly url: string;
   readonly requests: RecordedRequest[] = [];
   readonly invocations: Invocation[] = [];
@@ -74,18 +85,19 @@ export class GatewayEmulator {
   /** Every access token issued, so tests can check logs never contain one. */
   readonly issuedTokens: string[] = [];
 
-  readonly #server: Server;
+  readonly #server: HttpServer | HttpsServer;
   readonly #auth: AuthConfig;
   readonly #iam = new IamStore();
   readonly #registry = new FunctionRegistry();
   readonly #faults = new FaultSwitch();
+  readonly #scripted = new ScriptedLists();
   readonly #closing = new AbortController();
   readonly #context: GatewayContext;
   readonly #defaultLifetimeSeconds: number;
   #lifetimeOverride: number | undefined;
   #closed: Promise<void> | undefined;
 
-  private constructor(server: Server, url: string, auth: AuthConfig, defaultLifetimeSeconds: number) {
+  private constructor(server: HttpServer | HttpsServer, url: string, auth: AuthConfig, defaultLifetimeSeconds: number) {
     this.url = url;
     this.#server = server;
     this.#auth = auth;
@@ -95,6 +107,7 @@ export class GatewayEmulator {
       iam: this.#iam,
       registry: this.#registry,
       records: this,
+      scripted: this.#scripted,
       closing: this.#closing.signal,
       lifetimeSeconds: (issuer) => this.#lifetimeFor(issuer),
     };
@@ -106,8 +119,8 @@ export class GatewayEmulator {
     const defaultLifetime = opts.defaultTokenLifetimeSeconds ?? 3600;
     requirePositiveSeconds(defaultLifetime, 'defaultTokenLifetimeSeconds');
 
-    const server = createServer();
-    const url = await listenOnLoopback(server);
+    const server = opts.tls === undefined ? createServer() : createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert });
+    const url = await listenOnLoopback(server, opts.tls === undefined ? 'http' : 'https');
     const systemIssuer = await SystemIssuer.create(opts.systemIssuer ?? url);
     const gateway = new GatewayEmulator(server, url, { mode, basicAuth: opts.basicAuth, systemIssuer }, defaultLifetime);
     server.on('request', (req: IncomingMessage, res: ServerResponse) => void gateway.#onRequest(req, res));
@@ -190,6 +203,37 @@ export class GatewayEmulator {
     this.#registry.removeFunction(namespace, name);
   }
 
+  /**
+   * Serves `body` verbatim (status 200, `application/json`) as the function list of `namespace`,
+   * adding the namespace if needed; `undefined` goes back to the real list. Shorthand for
+   * `setFunctionListResponse(namespace, { kind: 'body', body })`.
+   */
+  setRawFunctionList(namespace: string, body: string | undefined): void {
+    this.setFunctionListResponse(namespace, body === undefined ? undefined : { kind: 'body', body });
+  }
+
+  /**
+   * Answers `GET /system/functions?namespace=<namespace>` with `response` (after the usual
+   * authentication and `Function:List` check), adding the namespace if needed; `undefined` goes
+   * back to the real list. Requests answered this way record `response` itself as
+   * `scriptedResponse` (and `responseBytes`), so tests can tell which answer each one got.
+   */
+  setFunctionListResponse(namespace: string, response: ScriptedResponse | undefined): void {
+    if (response === undefined) {
+      this.#scripted.functions.delete(namespace);
+      return;
+    }
+    validateScriptedResponse(response);
+    if (!this.#registry.hasNamespace(namespace)) this.#registry.setFunctions(namespace, []);
+    this.#scripted.functions.set(namespace, response);
+  }
+
+  /** Answers `GET /system/namespaces` with `response` (after authentication); `undefined` goes back to the real list. */
+  setNamespaceListResponse(response: ScriptedResponse | undefined): void {
+    if (response !== undefined) validateScriptedResponse(response);
+    this.#scripted.namespaces = response;
+  }
+
   /** How a function answers sync invocations: status (200), body (`ok`), delayMs (0). */
   setFunctionBehavior(namespace: string, name: string, behavior: FunctionBehavior): void {
     this.#registry.setBehavior(namespace, name, behavior);
@@ -235,8 +279,8 @@ export class GatewayEmulator {
       const url = parseRequestUrl(req.url);
       const route = this.#route(url.pathname);
       const fault = this.#faults.take(route.group);
-      if (fault !== undefined && (await actOutFault(fault, req, res, this.#closing.signal)) === 'handled') return;
-      const request: GatewayRequest = { req, res, url, body: await readBody(req) };
+      if (fault !== undefined && (await actOutFault(fault, req, res, this.#closing.signal, record)) === 'handled') return;
+      const request: GatewayRequest = { req, res, url, body: await readBody(req), record };
       await route.handle(this.#context, request);
     } catch (error) {
       sendError(res, error);
@@ -279,13 +323,13 @@ function parseRequestUrl(raw: string | undefined): URL {
   }
 }
 
-function listenOnLoopback(server: Server): Promise<string> {
+function listenOnLoopback(server: HttpServer | HttpsServer, scheme: 'http' | 'https'): Promise<string> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       server.off('error', reject);
       const { port } = server.address() as AddressInfo;
-      resolve(`http://127.0.0.1:${port}`);
+      resolve(`${scheme}://127.0.0.1:${port}`);
     });
   });
 }

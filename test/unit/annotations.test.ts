@@ -79,6 +79,17 @@ describe('schedule annotation', () => {
   });
 });
 
+describe('topic header', () => {
+  it('should trim the annotation and percent-encode what is not a valid header character', async () => {
+    const { topicHeader } = await import('../../src/schedule/annotations.ts');
+    expect(topicHeader('cron-function\n')).toBe('cron-function');
+    expect(topicHeader('kafka, cron-function')).toBe('kafka, cron-function');
+    expect(topicHeader('cron-function,⏰')).toBe('cron-function,%E2%8F%B0');
+    expect(topicHeader('a\rb')).toBe('a%0Db');
+    expect(topicHeader('x'.repeat(5000))).toHaveLength(1024);
+  });
+});
+
 describe('per-function overrides', () => {
   it('should take the zone and async flag from the annotations', () => {
     const s = selectFunction(

@@ -3,13 +3,21 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sleep } from '../wait.ts';
 import type { Fault } from './faults.ts';
 import { send, sendText } from './http-io.ts';
+import { actOutScriptedResponse } from './scripted-response.ts';
+import type { StreamReport } from './scripted-response.ts';
 
 const GARBAGE_BODY = '<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>';
 
 /** `handled`: the fault answered (or dropped) the request; `continue`: handle it normally now. */
 export type FaultOutcome = 'handled' | 'continue';
 
-export async function actOutFault(fault: Fault, req: IncomingMessage, res: ServerResponse, closing: AbortSignal): Promise<FaultOutcome> {
+export async function actOutFault(
+  fault: Fault,
+  req: IncomingMessage,
+  res: ServerResponse,
+  closing: AbortSignal,
+  report: StreamReport = {},
+): Promise<FaultOutcome> {
   switch (fault.kind) {
     case 'down':
       req.socket.destroy();
@@ -26,6 +34,9 @@ export async function actOutFault(fault: Fault, req: IncomingMessage, res: Serve
     case 'slow':
       await sleep(fault.delayMs, closing);
       return 'continue';
+    case 'respond':
+      await actOutScriptedResponse(fault.response, res, closing, report);
+      return 'handled';
   }
 }
 

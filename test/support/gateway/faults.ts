@@ -1,4 +1,9 @@
-/** Fault switches per route group: make the gateway drop, fail, garble, hang or slow down requests. */
+/**
+ * Fault switches per route group: make the gateway drop, fail, garble, hang or slow down requests,
+ * or answer with a scripted response (raw body, redirect, dribbling or endless body).
+ */
+import { validateScriptedResponse } from './scripted-response.ts';
+import type { ScriptedResponse } from './scripted-response.ts';
 
 export type RouteGroup = 'token' | 'namespaces' | 'functions' | 'invoke';
 export type FaultTarget = RouteGroup | 'all';
@@ -9,7 +14,8 @@ export type Fault =
   | { kind: 'status'; status: number; body?: string; times?: number }
   | { kind: 'garbage'; times?: number }
   | { kind: 'hang'; times?: number }
-  | { kind: 'slow'; delayMs: number; times?: number };
+  | { kind: 'slow'; delayMs: number; times?: number }
+  | { kind: 'respond'; response: ScriptedResponse; times?: number };
 
 export class FaultSwitch {
   readonly #faults = new Map<FaultTarget, Fault>();
@@ -51,4 +57,5 @@ function validate(fault: Fault): void {
   if (fault.kind === 'slow' && !(fault.delayMs >= 0)) {
     throw new Error(`fault delayMs must be >= 0, got ${fault.delayMs}`);
   }
+  if (fault.kind === 'respond') validateScriptedResponse(fault.response);
 }

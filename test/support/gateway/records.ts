@@ -1,4 +1,5 @@
 /** What the emulator records, for tests to assert on. Times are ms since the epoch with sub-ms precision. */
+import type { ScriptedEnd, ScriptedResponse } from './scripted-response.ts';
 
 export interface RecordedRequest {
   method: string;
@@ -11,6 +12,12 @@ export interface RecordedRequest {
   at: number;
   /** Response status; 0 while pending or when the connection was dropped without a response. */
   status: number;
+  /** The scripted answer given (the object passed to `setFunctionListResponse`, a `respond` fault, …), if any. */
+  scriptedResponse?: ScriptedResponse;
+  /** Body bytes written by a scripted answer (set only for those), updated while it streams. */
+  responseBytes?: number;
+  /** How a scripted answer ended; unset while it still streams. */
+  scriptedEnd?: ScriptedEnd;
 }
 
 export interface Invocation {
