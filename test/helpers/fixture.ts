@@ -4,7 +4,7 @@
  * connector at them.
  */
 import { afterEach } from 'vitest';
-import { stopAllConnectors, startConnector, type ConnectorProcess, type LogLine } from '../support/connector.ts';
+import { stopAllConnectors, startConnector, takeStartedConnectors, type ConnectorProcess, type LogLine } from '../support/connector.ts';
 import { startGateway, type GatewayEmulator, type GatewayOptions } from '../support/gateway.ts';
 import { setupConnectorIam, type ConnectorIam, type ConnectorIamOptions } from '../support/iam-fixture.ts';
 import { ProjectedTokenDir } from '../support/token-dir.ts';
@@ -22,7 +22,6 @@ export interface World {
 }
 
 const cleanups: Array<() => Promise<void>> = [];
-const started: ConnectorProcess[] = [];
 const secrets: string[] = [];
 
 const liveWorlds: World[] = [];
@@ -30,15 +29,15 @@ const liveWorlds: World[] = [];
 afterEach(async () => {
   await stopAllConnectors();
   for (const w of liveWorlds.splice(0)) secrets.push(...w.projected, ...w.gateway.issuedTokens);
-  const leaks = findLeaks(started, secrets);
-  started.length = 0;
+  // every connector process of the test, however it was started (launch, startConnector, runConnector)
+  const leaks = findLeaks(takeStartedConnectors(), secrets);
   secrets.length = 0;
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   if (leaks.length > 0) throw new Error(`secrets appeared in connector output:\n${leaks.join('\n')}`);
 });
 
 /** Lines of any connector output that contain one of the secrets (shown truncated). */
-export function findLeaks(processes: readonly ConnectorProcess[], values: readonly string[]): string[] {
+export function findLeaks(processes: ReadonlyArray<{ readonly lines: readonly string[] }>, values: readonly string[]): string[] {
   const leaks: string[] = [];
   const needles = values.filter((v) => v.length >= 8);
   for (const p of processes) {
@@ -64,9 +63,7 @@ export const FAST_ENV = {
 };
 
 export async function launch(env: Record<string, string>): Promise<ConnectorProcess> {
-  const connector = await startConnector({ ...FAST_ENV, ...env });
-  started.push(connector);
-  return connector;
+  return startConnector({ ...FAST_ENV, ...env });
 }
 
 export async function world(opts: { gateway?: GatewayOptions; iam?: ConnectorIamOptions } = {}): Promise<World> {

@@ -33,6 +33,13 @@ export const CONNECTOR_ENTRY = fileURLToPath(new URL('../../dist/main.js', impor
 const TAIL_LINES = 30;
 
 const running = new Set<ConnectorProcess>();
+/** Every connector started since the last `takeStartedConnectors()`, running or not (for output checks). */
+const started: ConnectorProcess[] = [];
+
+/** Hands over (and forgets) every connector started since the last call. */
+export function takeStartedConnectors(): ConnectorProcess[] {
+  return started.splice(0);
+}
 
 export async function startConnector(env: Record<string, string>, opts: StartOptions = {}): Promise<ConnectorProcess> {
   const child = await spawnNode(opts.entry ?? CONNECTOR_ENTRY, opts.args ?? [], env);
@@ -90,6 +97,7 @@ export class ConnectorProcess {
   constructor(child: ChildProcess) {
     this.#child = child;
     running.add(this);
+    started.push(this);
     child.on('error', (error) => this.lines.push(`[harness] ${error.message}`));
     this.#collect(child.stdout, (line) => {
       this.#stdout += `${line}\n`;
