@@ -23,6 +23,18 @@ describe('delivery policy', () => {
     expect(new Set(attempts.map((h) => h['x-cron-scheduled-time'])).size).toBe(1);
   });
 
+  it('should wait as long as Retry-After asks before retrying a 429', async () => {
+    const w = await world();
+    w.gateway.setFunctions('dev', [cronFunction('throttled', '*/5 * * * * *')]);
+    const connector = await w.start();
+    await connector.waitForLog(is('Added', { function: 'throttled.dev' }));
+    w.gateway.setFault('invoke', { kind: 'respond', response: { kind: 'body', status: 429, body: 'slow down', headers: { 'retry-after': '2' } }, times: 1 });
+    await connector.waitForLog(is('Response', { function: 'throttled.dev', status: 200, attempts: 2 }), 10_000);
+    const [first, second] = w.gateway.requests.filter((r) => r.path === '/function/throttled.dev');
+    expect((second?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThanOrEqual(2000);
+    expect(second?.headers['x-cron-attempt']).toBe('2');
+  });
+
   it('should not retry other 4xx answers, nor when the function opts out', async () => {
     const w = await world();
     w.gateway.setFunctions('dev', [

@@ -10,8 +10,8 @@ import { send } from './http-io.ts';
 export type RedirectStatus = 301 | 302 | 303 | 307 | 308;
 
 export type ScriptedResponse =
-  /** `body` as-is. Default status 200, content type `application/json`. */
-  | { kind: 'body'; body: string; status?: number; contentType?: string }
+  /** `body` as-is. Default status 200, content type `application/json`; `headers` are added (e.g. Retry-After). */
+  | { kind: 'body'; body: string; status?: number; contentType?: string; headers?: Record<string, string> }
   /** A redirect to `location` (any origin), with a small HTML body like Go's http.Redirect. */
   | { kind: 'redirect'; status: RedirectStatus; location: string }
   /**
@@ -72,7 +72,7 @@ export async function actOutScriptedResponse(response: ScriptedResponse, res: Se
   report.scriptedResponse = response;
   switch (response.kind) {
     case 'body':
-      send(res, response.status ?? 200, response.body, { 'content-type': response.contentType ?? 'application/json' });
+      send(res, response.status ?? 200, response.body, { ...response.headers, 'content-type': response.contentType ?? 'application/json' });
       report.responseBytes = Buffer.byteLength(response.body);
       report.scriptedEnd = 'complete';
       return;
