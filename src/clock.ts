@@ -11,6 +11,8 @@ export interface Clock {
   now(): number;
   /** Runs `fn` once after `ms`. The handle never keeps the process alive by itself. */
   setTimer(fn: () => void, ms: number): TimerHandle;
+  /** Runs `fn` on the next turn of the event loop (microsecond-scale, unlike a 1 ms timer). */
+  soon(fn: () => void): TimerHandle;
 }
 
 /** Node caps timers at 2^31-1 ms; longer waits are chained. */
@@ -24,6 +26,11 @@ export const systemClock: Clock = {
     const t = setTimeout(fn, Math.min(Math.max(0, ms), MAX_TIMER_MS));
     t.unref();
     return { cancel: () => clearTimeout(t) };
+  },
+  soon(fn) {
+    const i = setImmediate(fn);
+    i.unref();
+    return { cancel: () => clearImmediate(i) };
   },
 };
 

@@ -42,7 +42,8 @@ function fieldProblem(expression: string): string | undefined {
  * its one-entry memo computes the next slot once for all of them.
  */
 const cache = new Map<string, CompileResult>();
-const CACHE_LIMIT = 10_000;
+/** croner keeps a 10,000-entry year table per pattern (~80 KB): the cache stays small. */
+const CACHE_LIMIT = 1000;
 
 export function compileSchedule(expression: string, timezone: string): CompileResult {
   const key = `${timezone}|${expression}`;
@@ -57,13 +58,20 @@ export function compileSchedule(expression: string, timezone: string): CompileRe
   return result;
 }
 
+/**
+ * Slots are whole seconds, so the next slot after any instant of a second is the next slot after
+ * that second's start: the memo is keyed by the second, and every function sharing this schedule
+ * that asks during the same second (a discovery pass adding 100,000 of them, a slot firing them)
+ * costs one croner computation, not one each.
+ */
 function memoNext(cron: Cron): (afterMs: number) => number | undefined {
-  let lastAfter = Number.NaN;
+  let lastSecond = Number.NaN;
   let lastNext: number | undefined;
   return (afterMs) => {
-    if (afterMs !== lastAfter) {
-      lastNext = cron.nextRun(new Date(afterMs))?.getTime() ?? undefined;
-      lastAfter = afterMs;
+    const second = Math.floor(afterMs / 1000) * 1000;
+    if (second !== lastSecond) {
+      lastNext = cron.nextRun(new Date(second))?.getTime() ?? undefined;
+      lastSecond = second;
     }
     return lastNext;
   };

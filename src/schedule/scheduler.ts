@@ -2,6 +2,9 @@
  * Owns every timer: one min-heap of next fire times and a single timer for the earliest one.
  * - Never early: an entry fires only once clock.now() has reached its nominal time; a timer that
  *   wakes early just sleeps again.
+ * - On the dot: the timer (1 ms resolution, often a millisecond or two late) is set to wake
+ *   FINE_MS before the slot; the last stretch is covered by event-loop turns, so the slot fires
+ *   within the millisecond it is due.
  * - Sleeps at most MAX_SLEEP_MS at a time, so wall-clock steps (NTP, suspend) are noticed.
  * - Missed slots (the process was paused or suspended past several slots) are coalesced: the
  *   latest one fires once and the number skipped is reported (docs/adr/0001).
@@ -39,6 +42,8 @@ interface Entry<T> {
 }
 
 export const MAX_SLEEP_MS = 30_000;
+/** How long before a slot the coarse timer hands over to event-loop turns. */
+export const FINE_MS = 3;
 /** Bound on slots counted when catching up after a long pause. */
 const MAX_CATCH_UP = 1000;
 
@@ -130,9 +135,14 @@ export class Scheduler<T> {
     const top = this.dropStaleTop();
     if (top === undefined) return;
     const now = this.opts.clock.now();
-    const wait = Math.min(Math.max(0, top.next - now), this.opts.maxSleepMs ?? MAX_SLEEP_MS);
+    const wait = top.next - now;
     this.armedFor = top.next;
-    this.timer = this.opts.clock.setTimer(() => this.tick(), Math.ceil(wait));
+    if (wait <= FINE_MS) {
+      this.timer = this.opts.clock.soon(() => this.tick());
+      return;
+    }
+    const coarse = Math.min(wait - FINE_MS, this.opts.maxSleepMs ?? MAX_SLEEP_MS);
+    this.timer = this.opts.clock.setTimer(() => this.tick(), Math.floor(coarse));
   }
 
   private tick(): void {

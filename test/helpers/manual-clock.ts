@@ -33,6 +33,16 @@ export class ManualClock implements Clock {
     return { cancel: () => (timer.cancelled = true) };
   }
 
+  /**
+   * The next turn of the event loop, modelled as the next whole millisecond (what Date.now()
+   * shows a busy-waiting loop), so a busy-wait sees time pass.
+   */
+  soon(fn: () => void): TimerHandle {
+    const timer: PendingTimer = { at: Math.floor(this.current) + 1, seq: this.seq++, fn, cancelled: false };
+    this.timers.push(timer);
+    return { cancel: () => (timer.cancelled = true) };
+  }
+
   get pending(): number {
     return this.timers.filter((t) => !t.cancelled).length;
   }

@@ -32,6 +32,16 @@ describe('scheduler', () => {
     for (const f of fired) expect(f.at).toBeGreaterThanOrEqual(f.nominal);
   });
 
+  it('should wake a few milliseconds early and cover the rest with event-loop turns', () => {
+    const { clock, fired, scheduler } = setup('2026-01-01T00:00:00.250Z');
+    scheduler.add('a', compile('* * * * * *'), 'A');
+    expect(clock.requested.at(-1)).toBe(747);
+    clock.advance(748);
+    expect(fired).toHaveLength(0);
+    clock.advance(2);
+    expect(fired.map((f) => f.at - T0)).toEqual([1000]);
+  });
+
   it('should sleep again when a timer wakes up early', () => {
     const { clock, fired, scheduler } = setup();
     scheduler.add('a', compile('*/10 * * * * *'), 'A');
