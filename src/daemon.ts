@@ -204,6 +204,7 @@ export class Daemon implements StatusSource {
       const started = clock.now();
       await this.reconciler.pass(this.stopping.signal);
       if (this.stopping.signal.aborted) return;
+      this.invoker.retainOnly(this.reconciler.current.functions);
       if (this.wake.signal.aborted) this.wake = new AbortController();
       const wait = Math.max(0, started + config.rebuildIntervalMs - clock.now());
       await sleep(clock, wait, this.wake.signal);

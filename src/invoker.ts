@@ -72,6 +72,11 @@ export class Invoker {
     return this.last.get(functionId);
   }
 
+  /** Forgets the last results of functions no longer scheduled, so churn does not grow memory. */
+  retainOnly(scheduled: ReadonlyMap<string, unknown>): void {
+    for (const id of this.last.keys()) if (!scheduled.has(id)) this.last.delete(id);
+  }
+
   /** Starts one invocation for a fire event; never throws. */
   fire(event: FireEvent<DesiredFunction>): void {
     const { payload: fn, schedule, nominal, missed, following } = event;
