@@ -1,0 +1,56 @@
+/** Starts bench/naive-baseline.ts (one croner job + fetch per function) in its own process. */
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const ENTRY = fileURLToPath(new URL('../naive-baseline.ts', import.meta.url));
+
+export class NaiveRun {
+  readonly pid: number;
+  readonly readyAt: number;
+  private readonly child: ChildProcess;
+
+  private constructor(child: ChildProcess, readyAt: number) {
+    this.child = child;
+    this.pid = child.pid ?? 0;
+    this.readyAt = readyAt;
+  }
+
+  static async start(url: string, functions: ReadonlyArray<{ path: string; expr: string }>, periodMs: number): Promise<NaiveRun> {
+    const child = fork(ENTRY, [], {
+      execPath: process.execPath,
+      execArgv: [],
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      env: { PATH: process.env['PATH'] ?? '' },
+    });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('naive baseline did not start within 60 s')), 60_000);
+      child.once('message', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`naive baseline exited (${code})`));
+      });
+      const marked = functions.map((f) => ({ path: `${f.path}?via=naive`, expr: f.expr }));
+      child.send({ cmd: 'start', config: { url, functions: marked, periodMs } });
+    });
+    return new NaiveRun(child, Date.now());
+  }
+
+  /** Stops every job and the process; returns how many fetches succeeded and failed. */
+  async stop(): Promise<{ ok: number; failed: number }> {
+    if (this.child.exitCode !== null) return { ok: Number.NaN, failed: Number.NaN };
+    const stats = new Promise<{ ok: number; failed: number }>((resolve) => {
+      this.child.once('message', (m: { ok: number; failed: number }) => resolve(m));
+      this.child.once('exit', () => resolve({ ok: Number.NaN, failed: Number.NaN }));
+    });
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.send({ cmd: 'stop' });
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+    const result = await stats;
+    await exited;
+    clearTimeout(timer);
+    return result;
+  }
+}

@@ -1,0 +1,285 @@
+/**
+ * The whole benchmark suite: starts the bench gateway (its own process), runs every scenario
+ * against the real built connector and the naive baseline, and judges the targets of the
+ * "Precision and scale" issue. `full` is what `npm run bench` runs (minutes); `smoke` runs every
+ * scenario at a tiny size once (seconds) and only proves the suite works.
+ */
+import { fileURLToPath } from 'node:url';
+import { BenchGateway } from './lib/gateway.ts';
+import { machine, type Machine } from './lib/machine.ts';
+import { cpuTicks } from './lib/proc.ts';
+import type { Summary } from './lib/stats.ts';
+import { runCalibration, type CalibrationResult } from './scenarios/calibration.ts';
+import { FULL_CHURN, runChurn, SMOKE_CHURN, type ChurnResult } from './scenarios/churn.ts';
+import { FULL_DISCOVERY, runDiscovery, SMOKE_DISCOVERY, type DiscoveryResult } from './scenarios/discovery.ts';
+import { FULL_IDLE, runIdle, SMOKE_IDLE, type IdleResult } from './scenarios/idle.ts';
+import { FULL_SIZES, runLateness, SMOKE_SIZES, type LatenessResult } from './scenarios/lateness.ts';
+import { FULL_STEPS, runThroughput, SMOKE_STEPS, type ThroughputResult } from './scenarios/throughput.ts';
+
+export type Mode = 'full' | 'smoke';
+export const SCENARIOS = ['calibration', 'lateness', 'throughput', 'discovery', 'idle', 'churn'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+export interface SuiteOptions {
+  readonly mode: Mode;
+  /** Run only these scenarios (default: all). */
+  readonly only?: readonly ScenarioName[];
+  readonly log?: (line: string) => void;
+}
+
+export interface TargetRow {
+  readonly target: string;
+  readonly measured: string;
+  readonly baseline: string;
+  /** What this machine allows at best (calibration), when it bounds the target. */
+  readonly bound: string;
+  /** undefined: not judged (smoke run, or the scenario did not run). */
+  readonly met: boolean | undefined;
+  /** Set when the calibration shows no implementation could meet the target on this machine. */
+  readonly unreachable?: string;
+}
+
+export interface SuiteResults {
+  readonly mode: Mode;
+  readonly startedAt: string;
+  readonly durationS: number;
+  readonly machine: Machine;
+  /** Largest drift of the gateway's anchored arrival clock from Date.now() between two re-anchorings, ms. */
+  readonly clockDriftMs: number;
+  /** Percent of the machine's CPU time stolen by the hypervisor during the run (/proc/stat). */
+  readonly stealPct: number;
+  readonly calibration?: CalibrationResult;
+  readonly lateness?: readonly LatenessResult[];
+  readonly throughput?: ThroughputResult;
+  readonly discovery?: DiscoveryResult;
+  readonly idle?: IdleResult;
+  readonly churn?: ChurnResult;
+  /** Every connector invocation of the run, and those whose arrival (Date.now()) preceded their nominal time. */
+  readonly neverEarly: { readonly invocations: number; readonly early: number; readonly naiveInvocations: number; readonly naiveEarly: number };
+  readonly targets: readonly TargetRow[];
+}
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export async function runSuite(opts: SuiteOptions): Promise<SuiteResults> {
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const want = (s: ScenarioName): boolean => opts.only === undefined || opts.only.length === 0 || opts.only.includes(s);
+  const full = opts.mode === 'full';
+  const startedAt = Date.now();
+  const gw = await BenchGateway.start();
+  const ticks0 = cpuTicks();
+  try {
+    const calibration = want('calibration') ? await runCalibration(gw, { requests: full ? 20_000 : 200, floorSlots: full ? 15 : 1, log }) : undefined;
+    const lateness = want('lateness')
+      ? await runLateness(gw, { sizes: full ? FULL_SIZES : SMOKE_SIZES, runs: full ? 3 : 1, baseline: true, log })
+      : undefined;
+    const throughput = want('throughput')
+      ? await runThroughput(gw, { steps: full ? FULL_STEPS : SMOKE_STEPS, slots: full ? 5 : 1, baseline: true, log })
+      : undefined;
+    const discovery = want('discovery') ? await runDiscovery(gw, full ? FULL_DISCOVERY : SMOKE_DISCOVERY, log) : undefined;
+    const idle = want('idle') ? await runIdle(gw, full ? FULL_IDLE : SMOKE_IDLE, log) : undefined;
+    const churn = want('churn') ? await runChurn(gw, full ? FULL_CHURN : SMOKE_CHURN, log) : undefined;
+    await gw.anchor();
+    const ticks1 = cpuTicks();
+    const partial = {
+      mode: opts.mode,
+      startedAt: new Date(startedAt).toISOString(),
+      durationS: Math.round((Date.now() - startedAt) / 1000),
+      machine: machine(ROOT),
+      clockDriftMs: gw.maxDriftMs,
+      stealPct: ((ticks1.steal - ticks0.steal) / Math.max(1, ticks1.total - ticks0.total)) * 100,
+      ...(calibration === undefined ? {} : { calibration }),
+      ...(lateness === undefined ? {} : { lateness }),
+      ...(throughput === undefined ? {} : { throughput }),
+      ...(discovery === undefined ? {} : { discovery }),
+      ...(idle === undefined ? {} : { idle }),
+      ...(churn === undefined ? {} : { churn }),
+      neverEarly: neverEarly(lateness, throughput, idle, churn),
+    };
+    return { ...partial, targets: judge(partial) };
+  } finally {
+    await gw.stop();
+  }
+}
+
+function neverEarly(
+  lateness: readonly LatenessResult[] | undefined,
+  throughput: ThroughputResult | undefined,
+  idle: IdleResult | undefined,
+  churn: ChurnResult | undefined,
+): SuiteResults['neverEarly'] {
+  let invocations = 0;
+  let early = 0;
+  let naiveInvocations = 0;
+  let naiveEarly = 0;
+  const slotRuns = [
+    ...(lateness ?? []).flatMap((l) => [...l.connector.runs, ...(l.naive?.runs ?? [])]),
+    ...(throughput?.steps ?? []).flatMap((s) => [s.connector.run, ...(s.naive === undefined ? [] : [s.naive.run])]),
+  ];
+  for (const r of slotRuns) {
+    if (r.impl === 'connector') {
+      invocations += r.invocations;
+      early += r.early;
+    } else {
+      naiveInvocations += r.invocations;
+      naiveEarly += r.early;
+    }
+  }
+  if (idle !== undefined) {
+    invocations += idle.invocations;
+    early += idle.early;
+    naiveEarly += idle.naiveEarly;
+    naiveInvocations += idle.naiveInvocations;
+  }
+  if (churn !== undefined) {
+    invocations += churn.invocations;
+    early += churn.early;
+  }
+  return { invocations, early, naiveInvocations, naiveEarly };
+}
+
+// ---- targets -----------------------------------------------------------------------------
+
+export function fmtMs(ms: number): string {
+  if (!Number.isFinite(ms)) return '–';
+  if (Math.abs(ms) < 10) return `${ms.toFixed(2)} ms`;
+  if (Math.abs(ms) < 1000) return `${ms.toFixed(1)} ms`;
+  return `${(ms / 1000).toFixed(2)} s`;
+}
+
+export function fmtSummary(s: Summary, fmt: (v: number) => string): string {
+  if (!Number.isFinite(s.median)) return '–';
+  return s.runs > 1 ? `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})` : fmt(s.median);
+}
+
+const pct = (v: number): string => (Number.isFinite(v) ? `${v.toFixed(v >= 99.95 && v < 100 ? 2 : 1)}%` : '–');
+const mb = (v: number): string => (Number.isFinite(v) ? `${v.toFixed(0)} MB` : '–');
+const ratio = (connector: number, naive: number | undefined): string =>
+  naive === undefined || !Number.isFinite(naive) || !Number.isFinite(connector) || connector === 0 ? '' : ` (${(naive / connector).toFixed(1)}× the connector's)`;
+
+/** The targets of the issue, judged on a full run's figures (exported to re-render saved results). */
+export function judge(r: Omit<SuiteResults, 'targets'>): TargetRow[] {
+  const judged = r.mode === 'full';
+  const verdict = (ok: boolean): boolean | undefined => (judged ? ok : undefined);
+  const rows: TargetRow[] = [];
+  const size = (n: number): LatenessResult | undefined => r.lateness?.find((l) => l.size.n === n);
+  const spin = r.calibration?.floor.find((f) => f.wake !== 'setTimeout');
+  const plain = r.calibration?.floor.find((f) => f.wake === 'setTimeout');
+  const ceiling = r.calibration?.ceiling.find((c) => c.connections === 64);
+  const fastest = r.calibration === undefined ? undefined : Math.max(...r.calibration.ceiling.map((c) => c.rate));
+  const deliveryBound = (n: number): string =>
+    ceiling === undefined || fastest === undefined
+      ? ''
+      : `the last of ${n.toLocaleString('en-US')} requests arrives ≥ ${fmtMs((n / fastest) * 1000)} after the slot (ceiling ${Math.round(fastest).toLocaleString('en-US')}/s, best of 64 and 256 connections)`;
+  const unreachable = (n: number, targetMs: number): { unreachable?: string } => {
+    if (fastest === undefined || r.mode !== 'full') return {};
+    const boundMs = (n / fastest) * 1000;
+    return boundMs > targetMs ? { unreachable: `the machine's ceiling alone needs ${fmtMs(boundMs)} > ${fmtMs(targetMs)}` } : {};
+  };
+  const one = size(1);
+  if (one !== undefined) {
+    rows.push({
+      target: '1 function: p99 lateness ≤ 2 ms',
+      measured: `p99 ${fmtSummary(one.connector.p99, fmtMs)}`,
+      baseline: `p99 ${fmtSummary(one.naive?.p99 ?? one.connector.p99, fmtMs)}`,
+      bound:
+        spin === undefined || plain === undefined
+          ? ''
+          : `lean client: p99 ${fmtMs(spin.arrival.p99)} (p50 ${fmtMs(spin.arrival.p50)}) with spin + warm connection, p99 ${fmtMs(plain.arrival.p99)} with setTimeout`,
+      met: verdict(one.connector.p99.median <= 2),
+      ...(spin !== undefined && r.mode === 'full' && spin.arrival.p99 > 3 ? { unreachable: `even the lean client's p99 is ${fmtMs(spin.arrival.p99)}` } : {}),
+    });
+  }
+  const thousand = size(1000);
+  if (thousand !== undefined) {
+    const c = thousand.connector;
+    rows.push({
+      target: '1,000 functions on one slot: p99 ≤ 30 ms, all fired, RSS ≤ 150 MB',
+      measured: `p99 ${fmtSummary(c.p99, fmtMs)}, fired ${pct(c.firedPct.min)}, peak RSS ${mb(c.peakRssMb.max)}`,
+      baseline: thousand.naive === undefined ? '' : `p99 ${fmtSummary(thousand.naive.p99, fmtMs)}, fired ${pct(thousand.naive.firedPct.min)}, RSS ${mb(thousand.naive.peakRssMb.max)}`,
+      bound: deliveryBound(1000),
+      ...unreachable(1000, 30),
+      met: verdict(c.p99.median <= 30 && c.firedPct.min >= 100 && c.peakRssMb.max <= 150),
+    });
+  }
+  const tenThousand = size(10_000);
+  if (tenThousand !== undefined) {
+    const c = tenThousand.connector;
+    rows.push({
+      target: '10,000 functions on one slot: p99 ≤ 300 ms, all fired',
+      measured: `p99 ${fmtSummary(c.p99, fmtMs)}, fired ${pct(c.firedPct.min)}`,
+      baseline: tenThousand.naive === undefined ? '' : `p99 ${fmtSummary(tenThousand.naive.p99, fmtMs)}, fired ${pct(tenThousand.naive.firedPct.min)}`,
+      bound: deliveryBound(10_000),
+      ...unreachable(10_000, 300),
+      met: verdict(c.p99.median <= 300 && c.firedPct.min >= 100),
+    });
+  }
+  const d = r.discovery;
+  if (d !== undefined) {
+    const n = d.functions.toLocaleString('en-US');
+    rows.push({
+      target: `Discovery, ${n} functions / ${d.config.namespaces.toLocaleString('en-US')} namespaces: one pass ≤ 2 s (cold, first pass)`,
+      measured: fmtSummary(d.coldMs, fmtMs),
+      baseline: 'n/a',
+      bound: '',
+      met: verdict(d.coldMs.max <= 2000 && d.coldComplete),
+    });
+    rows.push({
+      target: 'Discovery: one pass ≤ 2 s (steady passes: unchanged and 1% churn)',
+      measured: `unchanged ${fmtSummary(d.unchangedMs, fmtMs)}, churn ${fmtSummary(d.churnMs, fmtMs)}`,
+      baseline: 'n/a',
+      bound: '',
+      met: verdict(d.steadyMaxMs.max <= 2000 && d.missingPasses === 0),
+    });
+    rows.push({
+      target: 'Discovery: at most 1 + namespaces API calls per pass',
+      measured: `max ${d.maxApiCalls} calls per pass (limit ${d.apiCallLimit})`,
+      baseline: 'n/a',
+      bound: '',
+      met: verdict(d.maxApiCalls <= d.apiCallLimit),
+    });
+    rows.push({
+      target: 'Discovery: unchanged schedules untouched; with 1% churn a pass touches only what changed',
+      measured: `unchanged passes +0/−0: ${d.unchangedUntouched ? 'yes' : 'no'}; churn passes exactly +${d.config.churn}/−${d.config.churn}: ${d.churnExact ? 'yes' : 'no'}`,
+      baseline: 'n/a',
+      bound: '',
+      met: verdict(d.unchangedUntouched && d.churnExact),
+    });
+    rows.push({
+      target: 'Discovery: RSS ≤ 250 MB',
+      measured: `peak ${fmtSummary(d.peakRssMb, mb)}`,
+      baseline: 'n/a',
+      bound: '',
+      met: verdict(d.peakRssMb.max <= 250),
+    });
+  }
+  const idle = r.idle;
+  if (idle !== undefined) {
+    rows.push({
+      target: `Idle: ${idle.config.n.toLocaleString('en-US')} schedules on minute slots, CPU ≤ 1% between slots`,
+      measured: `${idle.connector.cpuPct.toFixed(2)}% over ${idle.windowMs / 1000} s (${idle.passesInWindow} discovery passes), RSS ${mb(idle.connector.rssMb)}`,
+      baseline: idle.naive === undefined ? '' : `${idle.naive.cpuPct.toFixed(2)}%, RSS ${mb(idle.naive.rssMb)}${ratio(idle.connector.cpuPct, idle.naive.cpuPct)}`,
+      bound: '',
+      met: verdict(idle.connector.cpuPct <= 1),
+    });
+  }
+  const churn = r.churn;
+  if (churn !== undefined) {
+    const flat = Math.abs(churn.slopeMbPerMin) <= 2 && churn.secondHalfMaxMb <= churn.firstHalfMaxMb * 1.1;
+    rows.push({
+      target: `Churn: ${churn.config.churn.toLocaleString('en-US')} functions added and removed every pass keeps memory flat (second-half slope ≤ 2 MB/min, peak within 10% of the first half's)`,
+      measured: `${churn.slopeMbPerMin.toFixed(2)} MB/min; RSS ${churn.checkpoints.map((v) => v.toFixed(0)).join(' → ')} MB over ${churn.config.durationMs / 1000} s, ${churn.passes} passes`,
+      baseline: 'n/a',
+      bound: '',
+      met: verdict(flat && churn.exactPasses === Math.max(0, churn.passes - 1)),
+    });
+  }
+  rows.push({
+    target: 'Never early: no invocation before its nominal time',
+    measured: `${r.neverEarly.early} early of ${r.neverEarly.invocations.toLocaleString('en-US')} invocations`,
+    baseline: `${r.neverEarly.naiveEarly} early of ${r.neverEarly.naiveInvocations.toLocaleString('en-US')}`,
+    bound: '',
+    met: verdict(r.neverEarly.early === 0),
+  });
+  return rows;
+}

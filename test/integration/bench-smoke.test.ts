@@ -1,0 +1,53 @@
+/**
+ * The benchmark suite (bench/) at a tiny size: every scenario runs once against the built
+ * connector and the naive baseline, so the suite cannot rot. Benchmarks are not tests: this
+ * checks only that each scenario produced figures and that no invocation arrived early, never
+ * a timing.
+ */
+import { describe, expect, it } from 'vitest';
+import { runSuite, type SuiteResults } from '../../bench/suite.ts';
+
+const finite = (value: number | undefined): boolean => value !== undefined && Number.isFinite(value);
+
+describe('benchmark suite (smoke)', () => {
+  let results: SuiteResults;
+
+  it('should run every scenario at a tiny size', async () => {
+    results = await runSuite({ mode: 'smoke', log: () => undefined });
+    expect(results.mode).toBe('smoke');
+  }, 120_000);
+
+  it('should measure lateness for the connector and the naive baseline', () => {
+    const size = results.lateness?.[0];
+    for (const impl of [size?.connector, size?.naive]) {
+      const run = impl?.runs[0];
+      expect(run?.invocations).toBeGreaterThan(0);
+      expect(finite(run?.lateness.p50) && finite(run?.lateness.p99) && finite(run?.lateness.max)).toBe(true);
+      expect(finite(run?.firedPct)).toBe(true);
+    }
+  });
+
+  it('should calibrate the machine', () => {
+    expect(finite(results.calibration?.ceiling[0]?.rate)).toBe(true);
+    expect(results.calibration?.floor.every((f) => f.arrival.count > 0)).toBe(true);
+  });
+
+  it('should measure throughput, discovery, idle and churn', () => {
+    const step = results.throughput?.steps[0];
+    expect(step?.connector.run.invocations).toBeGreaterThan(0);
+    expect(finite(step?.connector.cpuPct)).toBe(true);
+    const passes = results.discovery?.runs[0]?.passes ?? [];
+    expect(passes.map((p) => p.kind)).toEqual(['cold', 'unchanged', 'churn']);
+    expect(passes.every((p) => finite(p.durationMs) && finite(p.apiCalls))).toBe(true);
+    expect(finite(results.discovery?.peakRssMb.median)).toBe(true);
+    expect(finite(results.idle?.connector.cpuPct) && finite(results.idle?.connector.rssMb)).toBe(true);
+    expect(results.churn?.passes).toBeGreaterThan(1);
+    expect(results.churn?.curve.length).toBeGreaterThan(1);
+    expect(results.targets.length).toBeGreaterThan(0);
+  });
+
+  it('should never have invoked a function before its nominal time', () => {
+    expect(results.neverEarly.invocations).toBeGreaterThan(0);
+    expect(results.neverEarly.early).toBe(0);
+  });
+});
