@@ -6,7 +6,7 @@
  */
 import { isValidTimezone } from '../config.ts';
 import { MAX_SCHEDULES, splitSchedules } from '../schedule/annotations.ts';
-import { compileSchedule, type CompiledSchedule } from '../schedule/cron.ts';
+import { compileAll, type CompiledSchedule } from '../schedule/cron.ts';
 import { zonedTime } from './zoned-time.ts';
 
 export const DEFAULT_COUNT = 5;
@@ -29,16 +29,6 @@ export interface NextRequest {
   /** Fire times are strictly after this instant (ms since the epoch). */
   readonly fromMs: number;
   readonly count: number;
-}
-
-function compileAll(expressions: readonly string[], timezone: string): CompiledSchedule[] | string {
-  const compiled: CompiledSchedule[] = [];
-  for (const expression of expressions) {
-    const result = compileSchedule(expression, timezone);
-    if (!result.ok) return `invalid schedule ${JSON.stringify(expression.slice(0, 80))}: ${result.reason}`;
-    compiled.push(result.schedule);
-  }
-  return compiled;
 }
 
 function compileRequest(req: NextRequest): CompiledSchedule[] | string {

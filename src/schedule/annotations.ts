@@ -12,7 +12,7 @@
 import { MAX_RETRIES, isValidTimezone } from '../config.ts';
 import { parseDuration } from '../duration.ts';
 import type { GatewayFunction } from '../gateway/types.ts';
-import { compileSchedule, type CompiledSchedule } from './cron.ts';
+import { compileAll, type CompiledSchedule } from './cron.ts';
 
 export const ANNOTATION = Object.freeze({
   topic: 'topic',
@@ -148,16 +148,6 @@ export function signatureOf(fn: GatewayFunction, defaults: SelectionDefaults): s
     a[ANNOTATION.concurrency] ?? '',
     a[ANNOTATION.jitter] ?? '',
   ]);
-}
-
-function compileAll(expressions: readonly string[], timezone: string): CompiledSchedule[] | string {
-  const compiled: CompiledSchedule[] = [];
-  for (const expression of expressions) {
-    const result = compileSchedule(expression, timezone);
-    if (!result.ok) return `invalid schedule ${JSON.stringify(expression.slice(0, 80))}: ${result.reason}`;
-    compiled.push(result.schedule);
-  }
-  return compiled;
 }
 
 function reasonOrSchedules(fn: GatewayFunction, defaults: SelectionDefaults, timezone: string): CompiledSchedule[] | string {

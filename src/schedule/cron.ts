@@ -124,3 +124,14 @@ function compileUncached(expression: string, timezone: string): CompileResult {
     },
   };
 }
+
+/** Compiles every expression, or names the first that cannot be scheduled and why. */
+export function compileAll(expressions: readonly string[], timezone: string): CompiledSchedule[] | string {
+  const compiled: CompiledSchedule[] = [];
+  for (const expression of expressions) {
+    const result = compileSchedule(expression, timezone);
+    if (!result.ok) return `invalid schedule ${JSON.stringify(expression.slice(0, 80))}: ${result.reason}`;
+    compiled.push(result.schedule);
+  }
+  return compiled;
+}
