@@ -28,8 +28,9 @@ export const systemClock: Clock = {
     return { cancel: () => clearTimeout(t) };
   },
   soon(fn) {
+    // Not unref'd: an unref'd immediate does not stop the event loop from blocking in poll until
+    // the next timer or I/O, which would turn "next turn" into "some milliseconds later".
     const i = setImmediate(fn);
-    i.unref();
     return { cancel: () => clearImmediate(i) };
   },
 };
