@@ -56,6 +56,7 @@ export class ConnectorRun {
   private readonly waiters = new Set<Waiter>();
   private tail = '';
   private exit: ExitInfo | undefined;
+  private stopping = false;
 
   private constructor(child: ChildProcess) {
     this.child = child;
@@ -68,6 +69,11 @@ export class ConnectorRun {
     this.exited = new Promise((resolve) => {
       child.once('close', (code, signal) => {
         this.exit = { code, signal };
+        if (!this.stopping) {
+          const err = this.stderr.join('');
+          const fatal = /FATAL ERROR[^\n]*|Error[^\n]*/.exec(err)?.[0];
+          this.crash = `exited by itself (${signal ?? `code ${code}`})${fatal === undefined ? '' : `: ${fatal.slice(0, 200)}`}`;
+        }
         resolve(this.exit);
       });
     });
@@ -149,13 +155,21 @@ export class ConnectorRun {
     return this.events.filter((e) => e.msg === msg);
   }
 
+  /** How the process ended, when it exited by itself before stop(): code or signal and the last stderr. */
+  crash: string | undefined;
+
   /** Warnings and errors the connector logged. */
   problems(): LogLine[] {
     return this.events.filter((e) => e['level'] === 'warn' || e['level'] === 'error' || e['level'] === 'fatal');
   }
 
+  get running(): boolean {
+    return this.exit === undefined;
+  }
+
   async stop(timeoutMs = 10_000): Promise<ExitInfo> {
     if (this.exit !== undefined) return this.exit;
+    this.stopping = true;
     this.child.kill('SIGTERM');
     const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
     try {

@@ -43,7 +43,10 @@ export function sample(pid: number): ProcSample | undefined {
     // Fields after "(comm)": state is field 3, utime 14, stime 15 (1-based in proc(5)).
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const ticks = Number(rest[11]) + Number(rest[12]);
-    return { at: Date.now(), rssMb: statusField(status, 'VmRSS'), hwmMb: statusField(status, 'VmHWM'), cpuMs: (ticks * 1000) / ticksPerSecond() };
+    const rssMb = statusField(status, 'VmRSS');
+    // A process that has exited but is not reaped yet (zombie) has no memory lines.
+    if (!Number.isFinite(rssMb)) return undefined;
+    return { at: Date.now(), rssMb, hwmMb: statusField(status, 'VmHWM'), cpuMs: (ticks * 1000) / ticksPerSecond() };
   } catch {
     return undefined;
   }
@@ -73,7 +76,8 @@ export class Sampler {
   }
 
   get peakRssMb(): number {
-    return Math.max(...this.samples.map((s) => s.hwmMb));
+    const values = this.samples.map((s) => s.hwmMb).filter((v) => Number.isFinite(v));
+    return values.length === 0 ? Number.NaN : Math.max(...values);
   }
 }
 
@@ -83,13 +87,22 @@ export function cpuPercent(from: ProcSample, to: ProcSample): number {
   return wall <= 0 ? Number.NaN : ((to.cpuMs - from.cpuMs) / wall) * 100;
 }
 
-/** Machine-wide CPU counters from /proc/stat (ticks): total and stolen by the hypervisor. */
-export function cpuTicks(): { total: number; steal: number } {
+/** Machine-wide CPU counters from /proc/stat (ticks): total, idle (idle + iowait) and stolen by the hypervisor. */
+export function cpuTicks(): { total: number; idle: number; steal: number } {
   try {
     const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
     const fields = line.trim().split(/\s+/).slice(1).map(Number);
-    return { total: fields.reduce((a, b) => a + b, 0), steal: fields[7] ?? 0 };
+    return { total: fields.reduce((a, b) => a + b, 0), idle: (fields[3] ?? 0) + (fields[4] ?? 0), steal: fields[7] ?? 0 };
   } catch {
-    return { total: Number.NaN, steal: Number.NaN };
+    return { total: Number.NaN, idle: Number.NaN, steal: Number.NaN };
+  }
+}
+
+/** The 1-minute load average. */
+export function loadAverage(): number {
+  try {
+    return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+  } catch {
+    return Number.NaN;
   }
 }

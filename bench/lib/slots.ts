@@ -114,7 +114,7 @@ export async function slotRun(gw: BenchGateway, impl: Impl, o: SlotRunOptions): 
     await sleepUntil(last + 50);
     // Wait for the last slot to be complete (bounded), then read the CPU.
     const deadline = last + Math.max(3 * o.periodMs, 15_000);
-    while (Date.now() < deadline && (await gw.count(last)).slot < n) await sleep(50);
+    while (Date.now() < deadline && connector?.running !== false && (await gw.count(last)).slot < n) await sleep(50);
     after = sample(pid);
     gwAfter = sample(gw.pid);
   } finally {
@@ -133,7 +133,10 @@ export async function slotRun(gw: BenchGateway, impl: Impl, o: SlotRunOptions): 
     peakRssMb: sampler.peakRssMb,
     logLines: connector?.lines ?? 0,
     logBytes: connector?.bytes ?? 0,
-    problems: (connector?.problems() ?? []).slice(0, 5).map((p) => `${String(p['msg'])} ${JSON.stringify(p).slice(0, 200)}`),
+    problems: [
+      ...(connector?.crash === undefined ? [] : [`connector ${connector.crash}`]),
+      ...(connector?.problems() ?? []).slice(0, 5).map((p) => `${String(p['msg'])} ${JSON.stringify(p).slice(0, 200)}`),
+    ],
   };
 }
 

@@ -56,7 +56,7 @@ export async function runChurn(gw: BenchGateway, c: ChurnConfig, log: (line: str
     sampler.take();
     const end = started + c.durationMs;
     let nextLog = started + 30_000;
-    while (Date.now() < end) {
+    while (Date.now() < end && run.running) {
       await sleep(Math.min(1000, end - Date.now()));
       if (Date.now() >= nextLog) {
         nextLog += 30_000;
@@ -97,6 +97,6 @@ export async function runChurn(gw: BenchGateway, c: ChurnConfig, log: (line: str
     cpuPct: first !== undefined && lastSample !== undefined ? cpuPercent(first, lastSample) : Number.NaN,
     invocations: records.total,
     early: records.early,
-    problems: run.problems().slice(0, 5).map((p) => JSON.stringify(p).slice(0, 240)),
+    problems: [...(run.crash === undefined ? [] : [`connector ${run.crash}`]), ...run.problems().slice(0, 5).map((p) => JSON.stringify(p).slice(0, 240))],
   };
 }

@@ -48,6 +48,8 @@ export interface DiscoveryPass {
 
 export interface DiscoveryRun {
   readonly passes: readonly DiscoveryPass[];
+  /** Set when the connector exited by itself during the run (e.g. out of memory). */
+  readonly crashed?: string;
   readonly peakRssMb: number;
   readonly rssAfterMb: number;
   readonly tokenCalls: number;
@@ -74,6 +76,8 @@ export interface DiscoveryResult {
   readonly coldComplete: boolean;
   /** Passes that did not complete in time (0 normally). */
   readonly missingPasses: number;
+  /** Why runs ended early, if any did. */
+  readonly crashes: readonly string[];
 }
 
 function kindOf(index: number): PassKind {
@@ -98,7 +102,7 @@ async function discoveryRun(gw: BenchGateway, c: DiscoveryConfig): Promise<Disco
   const sampler = new Sampler(run.pid, 200);
   try {
     const deadline = Date.now() + 60_000 + c.passes * 30_000;
-    while (run.byMsg('Discovery complete').length < c.passes && Date.now() < deadline) await sleep(100);
+    while (run.running && run.byMsg('Discovery complete').length < c.passes && Date.now() < deadline) await sleep(100);
     // Stop before the next pass starts, so the call log holds exactly the passes measured.
     sampler.take();
   } finally {
@@ -127,6 +131,7 @@ async function discoveryRun(gw: BenchGateway, c: DiscoveryConfig): Promise<Disco
   const last = sampler.samples[sampler.samples.length - 1];
   return {
     passes,
+    ...(run.crash === undefined ? {} : { crashed: run.crash }),
     peakRssMb: sampler.peakRssMb,
     rssAfterMb: last?.rssMb ?? Number.NaN,
     tokenCalls: calls.filter((x) => x.kind === 'token').length,
@@ -140,7 +145,7 @@ export async function runDiscovery(gw: BenchGateway, c: DiscoveryConfig, log: (l
     const r = await discoveryRun(gw, c);
     runs.push(r);
     log(
-      `discovery run ${i + 1}/${c.runs}: ${r.passes.map((p) => `${p.kind} ${p.durationMs.toFixed(0)} ms (+${p.added}/-${p.removed}, ${p.apiCalls} calls)`).join(', ')}; peak RSS ${r.peakRssMb.toFixed(0)} MB`,
+      `discovery run ${i + 1}/${c.runs}: ${r.crashed === undefined ? '' : `connector ${r.crashed}; `}${r.passes.map((p) => `${p.kind} ${p.durationMs.toFixed(0)} ms (+${p.added}/-${p.removed}, ${p.apiCalls} calls)`).join(', ')}; peak RSS ${r.peakRssMb.toFixed(0)} MB`,
     );
   }
   const all = runs.flatMap((r) => r.passes);
@@ -154,11 +159,12 @@ export async function runDiscovery(gw: BenchGateway, c: DiscoveryConfig, log: (l
     unchangedMs: summarize(ofKind('unchanged')),
     churnMs: summarize(ofKind('churn')),
     peakRssMb: summarize(runs.map((r) => r.peakRssMb)),
-    maxApiCalls: Math.max(...all.map((p) => p.apiCalls)),
+    maxApiCalls: all.length === 0 ? Number.NaN : Math.max(...all.map((p) => p.apiCalls)),
     apiCallLimit: 1 + c.namespaces,
     unchangedUntouched: all.filter((p) => p.kind === 'unchanged').every((p) => p.added === 0 && p.removed === 0),
     churnExact: all.filter((p) => p.kind === 'churn').every((p) => p.added === p.expectedAdded && p.removed === p.expectedRemoved),
     coldComplete: all.filter((p) => p.kind === 'cold').every((p) => p.functions === c.namespaces * c.perNamespace && p.added === p.expectedAdded),
     missingPasses: c.passes * c.runs - all.length,
+    crashes: runs.flatMap((r) => (r.crashed === undefined ? [] : [r.crashed])),
   };
 }
