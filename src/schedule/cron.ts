@@ -42,8 +42,8 @@ function fieldProblem(expression: string): string | undefined {
  * its one-entry memo computes the next slot once for all of them.
  */
 const cache = new Map<string, CompileResult>();
-/** croner keeps a 10,000-entry year table per pattern (~80 KB): the cache stays small. */
-const CACHE_LIMIT = 1000;
+/** Bounded; a limit below the number of distinct expressions would recompile (and duplicate croner's ~80 KB year table) for every function. */
+const CACHE_LIMIT = 10_000;
 
 export function compileSchedule(expression: string, timezone: string): CompileResult {
   const key = `${timezone}|${expression}`;
