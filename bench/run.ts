@@ -8,20 +8,22 @@
  *   --out=FILE    write the Markdown report there     --json=FILE   write the raw results there
  *   --no-write    write nothing (print the target table only)
  *   --render=FILE re-render the report (and the targets, with --json) from saved results without running
+ *   --merge=FILE  run the --only scenarios again and merge them into saved results (e.g. after a noisy
+ *                 stretch); writes BENCHMARKS.md and the JSON file unless told otherwise
  *
  * Benchmarks are not tests: the exit code is 0 whenever the suite ran, whatever the figures.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { extractNotes, renderMarkdown } from './lib/report.ts';
-import { judge, runSuite, SCENARIOS, type ScenarioName, type SuiteResults } from './suite.ts';
+import { judge, neverEarly, runSuite, SCENARIOS, type ScenarioName, type SuiteResults } from './suite.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
 const flag = (name: string): boolean => args.includes(`--${name}`);
 const option = (name: string): string | undefined => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 
-const known = new Set(['smoke', 'no-write', 'only', 'out', 'json', 'render']);
+const known = new Set(['smoke', 'no-write', 'only', 'out', 'json', 'render', 'merge']);
 for (const a of args) {
   const name = a.replace(/^--/, '').split('=')[0] ?? '';
   if (!a.startsWith('--') || !known.has(name)) {
@@ -39,9 +41,14 @@ for (const s of only) {
   }
 }
 const render = option('render');
-const defaultWrite = !smoke && only.length === 0 && !flag('no-write');
+const merge = option('merge');
+if (merge !== undefined && (only.length === 0 || smoke)) {
+  process.stderr.write('bench: --merge needs --only=<scenarios> and a full run\n');
+  process.exit(2);
+}
+const defaultWrite = !smoke && (only.length === 0 || merge !== undefined) && !flag('no-write');
 const out = flag('no-write') ? undefined : (option('out') ?? (defaultWrite ? `${ROOT}BENCHMARKS.md` : undefined));
-const json = flag('no-write') ? undefined : (option('json') ?? (defaultWrite && render === undefined ? `${ROOT}bench/results.json` : undefined));
+const json = flag('no-write') ? undefined : (option('json') ?? (defaultWrite && render === undefined ? (merge ?? `${ROOT}bench/results.json`) : undefined));
 
 const started = Date.now();
 const log = (line: string): void => {
@@ -53,6 +60,14 @@ if (render !== undefined) {
   // JSON turns NaN into null; the renderer treats both as "no figure".
   const saved = JSON.parse(readFileSync(render, 'utf8')) as SuiteResults;
   results = { ...saved, targets: judge(saved) };
+} else if (merge !== undefined) {
+  const saved = JSON.parse(readFileSync(merge, 'utf8')) as SuiteResults;
+  const fresh = await runSuite({ mode: 'full', only, log });
+  const merged: SuiteResults = { ...saved };
+  for (const name of only) Object.assign(merged, { [name]: fresh[name] });
+  const reruns = [...(saved.reruns ?? []), { scenarios: only, at: fresh.startedAt, loadAtStart: fresh.loadAtStart }];
+  const early = neverEarly(merged.lateness, merged.throughput, merged.idle, merged.churn);
+  results = { ...merged, reruns, neverEarly: early, targets: judge({ ...merged, neverEarly: early }) };
 } else {
   results = await runSuite({ mode: smoke ? 'smoke' : 'full', only, log });
 }
@@ -66,7 +81,7 @@ if (out !== undefined) {
 process.stdout.write(`\n${results.mode} run, ${results.durationS} s\n`);
 for (const t of results.targets) {
   const verdict = t.met === undefined ? 'not judged' : t.met ? 'MET' : 'NOT MET';
-  process.stdout.write(`- ${t.target}: ${t.measured} [${verdict}${t.unreachable === undefined ? '' : `; out of reach here: ${t.unreachable}`}]\n`);
+  process.stdout.write(`- ${t.target}: ${t.measured} [${verdict}${t.unreachable === undefined ? '' : `; ${t.unreachable}`}]\n`);
 }
 if (out !== undefined) process.stdout.write(`wrote ${out}\n`);
 if (json !== undefined) process.stdout.write(`wrote ${json}\n`);
