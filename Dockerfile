@@ -57,4 +57,8 @@ EXPOSE 8081
 # (drains in-flight invocations within shutdown_timeout) and starts no child processes, so no
 # init process is needed. /nodejs/bin/node is where distroless keeps node; with a node:24-*
 # runtime image use /usr/local/bin/node.
-ENTRYPOINT ["/nodejs/bin/node", "/app/node_modules/cron-connector/dist/main.js"]
+# --max-semi-space-size=4 (MB) caps V8's young generation: a burst of invocations otherwise
+# grows it to tens of MB of short-lived garbage (RSS at 1,000 functions on one slot: ~185 MB
+# without it, ~140 MB with it, same lateness; see BENCHMARKS.md). npm run bench runs the
+# connector with the node flags of this line.
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=4", "/app/node_modules/cron-connector/dist/main.js"]

@@ -249,6 +249,7 @@ async function onSystem(req: IncomingMessage, res: ServerResponse, path: string,
     if (ns === undefined) return reply(res, 404, `namespace ${name} not found`, 'text/plain');
     return reply(res, 200, namespaceJson(name, ns));
   }
+  if (path === '/healthz') return reply(res, 200, 'OK', 'text/plain');
   reply(res, 404, 'not found', 'text/plain');
 }
 

@@ -2,6 +2,7 @@
  * Wires the connector together and owns its lifecycle: credentials, discovery every
  * rebuild_interval (first pass at once), the scheduler, invocations and graceful shutdown.
  */
+import { setMaxListeners } from 'node:events';
 import type { Server } from 'node:http';
 import { Agent } from 'undici';
 import { BasicAuthCredentials } from './auth/basic.ts';
@@ -29,6 +30,8 @@ export interface DaemonDeps {
 }
 
 const KEEP_ALIVE_MS = 30_000;
+/** How long before a slot an idle invocation connection is opened (see Invoker.prepare). */
+const WARM_LEAD_MS = 1_000;
 
 interface Wiring {
   readonly rest: Agent;
@@ -85,6 +88,8 @@ export class Daemon implements StatusSource {
   constructor(deps: DaemonDeps) {
     this.deps = deps;
     const { config, clock, logger } = deps;
+    // every listing in flight listens for shutdown on this signal
+    setMaxListeners(0, this.stopping.signal);
     this.rest = new Agent({ connections: 16, keepAliveTimeout: KEEP_ALIVE_MS });
     this.invokeAgent = new Agent({ connections: config.maxInflight, keepAliveTimeout: KEEP_ALIVE_MS });
     const wiring: Wiring = { rest: this.rest, metrics: this.metricsRegistry, onRecovered: () => this.wake.abort() };
@@ -109,6 +114,7 @@ export class Daemon implements StatusSource {
     this.scheduler = new Scheduler<DesiredFunction>({
       clock,
       onFire: (event) => this.invoker.fire(event),
+      prepare: { leadMs: WARM_LEAD_MS, run: () => this.invoker.prepare() },
       onError: (err, key) => logger.error({ key, error: String(err) }, 'Scheduler callback failed'),
     });
     this.reconciler = new Reconciler({

@@ -10,6 +10,7 @@
  * Logs Invoking, then Response (or Invocation failed), and keeps the last result per function.
  */
 import type { FunctionTokens } from './auth/function-tokens.ts';
+import { setMaxListeners } from 'node:events';
 import { sleep, type Clock } from './clock.ts';
 import { executionId, isRetryableError, parseRetryAfter, retryDelay, RETRYABLE_STATUSES } from './delivery.ts';
 import { formatDuration } from './duration.ts';
@@ -46,22 +47,38 @@ interface Slot {
   readonly schedule: string;
   readonly nominal: number;
   readonly following: number | undefined;
-  readonly executionId: string;
+  /** Computed when the first attempt is built, not when the slot fires (a burst fires thousands). */
+  executionId: string | undefined;
+}
+
+/** LastRun as kept in memory: numbers, formatted only when /schedules asks. */
+interface LastResult {
+  readonly scheduled: number;
+  readonly started: number;
+  readonly status: number | 'error';
+  readonly elapsed: number;
+  readonly attempts: number;
 }
 
 type Attempt = { readonly ok: true; readonly res: InvokeResult } | { readonly ok: false; readonly error: unknown };
+
+/** An invocation connection idle this long may have been closed by the gateway (Node's default is 5 s). */
+export const WARM_IDLE_MS = 4_000;
 
 export class Invoker {
   private readonly opts: InvokerOptions;
   private readonly limiter: Limiter;
   private readonly pending = new Set<Promise<void>>();
   private readonly running = new Map<string, number>();
-  private readonly last = new Map<string, LastRun>();
+  private readonly last = new Map<string, LastResult>();
   private readonly abort = new AbortController();
+  private lastSent = Number.NEGATIVE_INFINITY;
 
   constructor(opts: InvokerOptions) {
     this.opts = opts;
     this.limiter = new Limiter(opts.maxInflight);
+    // every call in flight listens for shutdown on this signal: up to max_inflight listeners
+    setMaxListeners(0, this.abort.signal);
   }
 
   get inflight(): number {
@@ -69,12 +86,35 @@ export class Invoker {
   }
 
   lastRun(functionId: string): LastRun | undefined {
-    return this.last.get(functionId);
+    const r = this.last.get(functionId);
+    if (r === undefined) return undefined;
+    return {
+      scheduled: new Date(r.scheduled).toISOString(),
+      time: new Date(r.started).toISOString(),
+      status: r.status,
+      duration: r.elapsed / 1000,
+      attempts: r.attempts,
+    };
   }
 
   /** Forgets the last results of functions no longer scheduled, so churn does not grow memory. */
   retainOnly(scheduled: ReadonlyMap<string, unknown>): void {
     for (const id of this.last.keys()) if (!scheduled.has(id)) this.last.delete(id);
+    this.opts.metrics.retainOnly(scheduled);
+  }
+
+  /**
+   * Called shortly before a slot. When no call went out recently, the keep-alive connection may
+   * be gone: one cheap request (the gateway's GET /healthz) opens a fresh one now, so the slot
+   * does not pay for a TCP (and TLS) handshake. Never throws; a failure only shows at debug.
+   */
+  prepare(): void {
+    const now = this.opts.clock.now();
+    if (now - this.lastSent < WARM_IDLE_MS || this.abort.signal.aborted) return;
+    this.lastSent = now;
+    this.opts.client.warm(this.abort.signal).catch((err: unknown) => {
+      this.opts.logger.debug({ error: describeError(err) }, 'Connection warm-up failed');
+    });
   }
 
   /** Starts one invocation for a fire event; never throws. */
@@ -93,7 +133,7 @@ export class Invoker {
       );
       return;
     }
-    const slot: Slot = { fn, schedule: schedule.expression, nominal, following, executionId: executionId(fn.id, schedule.expression, nominal) };
+    const slot: Slot = { fn, schedule: schedule.expression, nominal, following, executionId: undefined };
     this.running.set(fn.id, (this.running.get(fn.id) ?? 0) + 1);
     const task =
       fn.jitterOffsetMs > 0
@@ -110,7 +150,10 @@ export class Invoker {
 
   /** Waits for every call in flight, up to `timeoutMs`; returns how many were still running. */
   async drain(timeoutMs: number): Promise<number> {
-    if (this.pending.size === 0) return 0;
+    if (this.pending.size === 0) {
+      this.abort.abort();
+      return 0;
+    }
     const stopWaiting = new AbortController();
     const result = await Promise.race([
       Promise.allSettled([...this.pending]).then(() => 'done' as const),
@@ -118,7 +161,8 @@ export class Invoker {
     ]);
     stopWaiting.abort();
     const left = result === 'timeout' ? this.pending.size : 0;
-    if (left > 0) this.abort.abort();
+    // ends what is left, and any connection warm-up
+    this.abort.abort();
     return left;
   }
 
@@ -127,10 +171,12 @@ export class Invoker {
     const { fn } = slot;
     if (this.abort.signal.aborted) return;
     const started = clock.now();
+    let attempt = 1;
+    const first = this.attempt(slot, attempt);
+    // The request is on its way (undici writes it on the next tick); the bookkeeping comes after.
     metrics.lateness((started - slot.nominal - fn.jitterOffsetMs) / 1000);
     logger.info({ function: fn.id, schedule: slot.schedule, scheduled: new Date(slot.nominal).toISOString() }, 'Invoking');
-    let attempt = 1;
-    let outcome = await this.attempt(slot, attempt);
+    let outcome = await first;
     for (; attempt <= fn.retries && !this.abort.signal.aborted; attempt++) {
       const wait = this.retryWait(outcome, attempt);
       if (wait === undefined) break;
@@ -158,6 +204,8 @@ export class Invoker {
 
   private async attempt(slot: Slot, attempt: number): Promise<Attempt> {
     try {
+      // Without per-function tokens the request is built and handed to undici synchronously.
+      if (this.opts.functionTokens === undefined) return { ok: true, res: await this.send(slot, attempt, undefined) };
       let authorization = await this.functionToken(slot.fn);
       let res = await this.send(slot, attempt, authorization);
       if (res.status === 401 && authorization !== undefined && this.opts.functionTokens !== undefined) {
@@ -176,6 +224,8 @@ export class Invoker {
   }
 
   private send(slot: Slot, attempt: number, authorization: string | undefined): Promise<InvokeResult> {
+    slot.executionId ??= executionId(slot.fn.id, slot.schedule, slot.nominal);
+    this.lastSent = this.opts.clock.now();
     return this.opts.client.invoke({
       name: slot.fn.name,
       namespace: slot.fn.namespace,
@@ -197,13 +247,7 @@ export class Invoker {
     const duration = formatDuration(elapsed);
     const tries = attempts > 1 ? { attempts } : {};
     const status = outcome.ok ? outcome.res.status : 'error';
-    this.last.set(fn.id, {
-      scheduled: new Date(slot.nominal).toISOString(),
-      time: new Date(started).toISOString(),
-      status,
-      duration: elapsed / 1000,
-      attempts,
-    });
+    this.last.set(fn.id, { scheduled: slot.nominal, started, status, elapsed, attempts });
     metrics.invocation(fn, String(status), elapsed / 1000);
     if (!outcome.ok) {
       const hint = outcome.error instanceof ConnectorError ? outcome.error.hint : undefined;

@@ -17,6 +17,8 @@ export interface MetricsSink {
   rebuild(result: RebuildResult): void;
   tokenExchange(result: RebuildResult): void;
   skipped(reason: SkipReason, count?: number): void;
+  /** Drops the per-function series of functions no longer scheduled (ids as `name.namespace`). */
+  retainOnly(scheduled: ReadonlyMap<string, unknown>): void;
 }
 
 export const noMetrics: MetricsSink = {
@@ -27,7 +29,14 @@ export const noMetrics: MetricsSink = {
   rebuild: () => undefined,
   tokenExchange: () => undefined,
   skipped: () => undefined,
+  retainOnly: () => undefined,
 };
+
+interface FunctionSeries {
+  readonly labels: { readonly function: string; readonly namespace: string };
+  readonly codes: Set<string>;
+  retried: boolean;
+}
 
 export class PrometheusMetrics implements MetricsSink {
   readonly registry = new Registry();
@@ -39,6 +48,8 @@ export class PrometheusMetrics implements MetricsSink {
   private readonly rebuilds: Counter<'result'>;
   private readonly exchanges: Counter<'result'>;
   private readonly skips: Counter<'reason'>;
+  /** Which per-function series exist, so they can be removed when the function goes away. */
+  private readonly series = new Map<string, FunctionSeries>();
 
   constructor() {
     const registers = [this.registry];
@@ -84,13 +95,40 @@ export class PrometheusMetrics implements MetricsSink {
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 1000 });
   }
 
+  private seriesOf(fn: { name: string; namespace: string }): FunctionSeries {
+    const id = `${fn.name}.${fn.namespace}`;
+    let s = this.series.get(id);
+    if (s === undefined) {
+      s = { labels: { function: fn.name, namespace: fn.namespace }, codes: new Set(), retried: false };
+      this.series.set(id, s);
+    }
+    return s;
+  }
+
   invocation(fn: { name: string; namespace: string }, code: string, seconds: number): void {
-    this.invocations.inc({ function: fn.name, namespace: fn.namespace, code });
+    const s = this.seriesOf(fn);
+    s.codes.add(code);
+    this.invocations.inc({ ...s.labels, code });
     this.duration.observe(seconds);
   }
 
   retry(fn: { name: string; namespace: string }): void {
-    this.retries.inc({ function: fn.name, namespace: fn.namespace });
+    const s = this.seriesOf(fn);
+    s.retried = true;
+    this.retries.inc(s.labels);
+  }
+
+  /**
+   * A deleted or unscheduled function's series are removed, as kube-state-metrics does for
+   * deleted objects: otherwise churn grows memory, /metrics and Prometheus cardinality forever.
+   */
+  retainOnly(scheduled: ReadonlyMap<string, unknown>): void {
+    for (const [id, s] of this.series) {
+      if (scheduled.has(id)) continue;
+      for (const code of s.codes) this.invocations.remove({ ...s.labels, code });
+      if (s.retried) this.retries.remove(s.labels);
+      this.series.delete(id);
+    }
   }
 
   lateness(seconds: number): void {

@@ -4,10 +4,12 @@
  * A pass never throws: whatever it could not read keeps its schedules, and every problem is
  * logged once per change, not once per pass.
  */
+import { createHash } from 'node:crypto';
 import type { Clock } from './clock.ts';
 import { formatDuration } from './duration.ts';
 import { ConnectorError, describeError } from './errors.ts';
 import { isGone, type GatewayClient } from './gateway/client.ts';
+import { parseFunctionList } from './gateway/types.ts';
 import type { Logger } from './log.ts';
 import type { MetricsSink } from './metrics.ts';
 import type { DesiredFunction, SelectionDefaults } from './schedule/annotations.ts';
@@ -17,8 +19,10 @@ import {
   desiredState,
   planChanges,
   scheduleKey,
+  selectNamespace,
   type DesiredState,
   type NamespaceOutcome,
+  type NamespaceSelection,
   type Plan,
 } from './schedule/desired.ts';
 import type { Scheduler } from './schedule/scheduler.ts';
@@ -45,6 +49,19 @@ export interface PassSummary {
 }
 
 const DEFAULT_CONCURRENCY = 8;
+/**
+ * `Added` and `Removed` lines written per pass, each; beyond them one line counts the rest, so a
+ * cold start at 100,000 functions does not write 100,000 lines (GET /schedules lists them all).
+ */
+export const CHANGE_LINES_PER_PASS = 100;
+
+/** What a namespace answered last time: the listing's digest and what it selected. */
+interface Listing {
+  readonly digest: string;
+  readonly selection: NamespaceSelection;
+}
+
+type Outcome = NamespaceOutcome & { readonly digest?: string };
 
 export function entryKey(fn: DesiredFunction, s: CompiledSchedule): string {
   return `${fn.id}|${scheduleKey(s)}`;
@@ -67,6 +84,7 @@ export class Reconciler {
   private readonly opts: ReconcilerOptions;
   private state: DesiredState = EMPTY_STATE;
   private skipped = new Map<string, string>();
+  private listings = new Map<string, Listing>();
   private passes = 0;
   lastSuccessAt: number | undefined;
 
@@ -100,6 +118,7 @@ export class Reconciler {
     if (signal?.aborted === true) return this.unchanged();
     const next = desiredState(outcomes, this.state, this.opts.defaults);
     const plan = planChanges(this.state.functions, next.functions);
+    this.rememberListings(outcomes);
     this.reportNamespaces(outcomes);
     this.reportRejections(next);
     this.apply(plan, next, outcomes);
@@ -132,12 +151,22 @@ export class Reconciler {
       for (const s of fn.schedules) this.opts.scheduler.remove(entryKey(fn, s));
     }
     this.state = EMPTY_STATE;
+    this.listings = new Map();
   }
 
-  private async listNamespace(namespace: string, remaining: () => number, signal?: AbortSignal): Promise<NamespaceOutcome> {
+  /**
+   * A namespace whose listing is byte for byte what it was last pass selects what it selected
+   * then: it is neither parsed nor selected again (a steady pass at 100,000 functions is mostly
+   * unchanged namespaces). Otherwise its functions are selected as soon as they arrive.
+   */
+  private async listNamespace(namespace: string, remaining: () => number, signal?: AbortSignal): Promise<Outcome> {
     try {
-      const functions = await this.opts.client.listFunctions(namespace, remaining(), signal);
-      return { namespace, kind: 'listed', functions };
+      const listing = await this.opts.client.fetchFunctionList(namespace, remaining(), signal);
+      const digest = createHash('sha256').update(listing.body).digest('base64');
+      const known = this.listings.get(namespace);
+      if (known?.digest === digest) return { namespace, kind: 'selected', selection: known.selection, digest };
+      const functions = parseFunctionList(listing.body, namespace, listing.path);
+      return { namespace, kind: 'selected', selection: selectNamespace(functions, this.state, this.opts.defaults), digest };
     } catch (err) {
       if (isGone(err)) {
         const status = (err as { status?: number }).status;
@@ -145,6 +174,19 @@ export class Reconciler {
       }
       return { namespace, kind: 'failed', error: describeError(err) };
     }
+  }
+
+  /** Keeps the digests of namespaces that answered; a failed one keeps its previous entry. */
+  private rememberListings(outcomes: readonly Outcome[]): void {
+    const listings = new Map<string, Listing>();
+    for (const o of outcomes) {
+      if (o.kind === 'selected' && o.digest !== undefined) listings.set(o.namespace, { digest: o.digest, selection: o.selection });
+      else if (o.kind === 'failed') {
+        const known = this.listings.get(o.namespace);
+        if (known !== undefined) listings.set(o.namespace, known);
+      }
+    }
+    this.listings = listings;
   }
 
   private errorFields(err: unknown): Record<string, unknown> {
@@ -201,19 +243,25 @@ export class Reconciler {
   private apply(plan: Plan, next: DesiredState, outcomes: readonly NamespaceOutcome[]): void {
     const { scheduler, logger } = this.opts;
     const byNamespace = new Map(outcomes.map((o) => [o.namespace, o]));
+    let removed = 0;
     for (const { fn, schedules } of plan.remove) {
-      const reason = this.removalReason(fn, next, byNamespace);
+      const reason = removed < CHANGE_LINES_PER_PASS ? this.removalReason(fn, next, byNamespace) : '';
       for (const s of schedules) {
         scheduler.remove(entryKey(fn, s));
-        logger.info({ function: fn.id, schedule: s.expression, reason }, 'Removed');
+        if (removed++ < CHANGE_LINES_PER_PASS) logger.info({ function: fn.id, schedule: s.expression, reason }, 'Removed');
       }
+    }
+    if (removed > CHANGE_LINES_PER_PASS) {
+      logger.info({ more: removed - CHANGE_LINES_PER_PASS, removed, hint: 'GET /schedules lists what is scheduled' }, 'Removed more schedules');
     }
     for (const fn of plan.update) {
       for (const s of fn.schedules) scheduler.update(entryKey(fn, s), fn);
     }
+    let added = 0;
     for (const { fn, schedules } of plan.add) {
       for (const s of schedules) {
         const next = scheduler.add(entryKey(fn, s), s, fn);
+        if (added++ >= CHANGE_LINES_PER_PASS) continue;
         const fields = {
           function: fn.id,
           schedule: s.expression,
@@ -223,6 +271,9 @@ export class Reconciler {
         };
         logger.info(fields, 'Added');
       }
+    }
+    if (added > CHANGE_LINES_PER_PASS) {
+      logger.info({ more: added - CHANGE_LINES_PER_PASS, added, hint: 'GET /schedules lists every schedule and its next fire times' }, 'Added more schedules');
     }
   }
 }

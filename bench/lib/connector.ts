@@ -8,9 +8,23 @@
  * BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { BenchGateway } from './gateway.ts';
+
+/**
+ * The node flags the image starts the connector with (the Dockerfile's ENTRYPOINT, between the
+ * node binary and the script), so the bench measures the connector as it runs in a Pod.
+ */
+export const IMAGE_NODE_FLAGS: readonly string[] = imageNodeFlags();
+
+function imageNodeFlags(): string[] {
+  const dockerfile = readFileSync(fileURLToPath(new URL('../../Dockerfile', import.meta.url)), 'utf8');
+  const line = dockerfile.split('\n').findLast((l) => l.startsWith('ENTRYPOINT '));
+  if (line === undefined) throw new Error('Dockerfile has no ENTRYPOINT');
+  const argv = JSON.parse(line.slice('ENTRYPOINT '.length)) as string[];
+  return argv.slice(1, -1);
+}
 
 export const CONNECTOR_ENTRY = process.env['BENCH_CONNECTOR'] ?? fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
@@ -81,7 +95,7 @@ export class ConnectorRun {
 
   static async start(env: Record<string, string>): Promise<ConnectorRun> {
     if (!existsSync(CONNECTOR_ENTRY)) throw new Error(`${CONNECTOR_ENTRY} does not exist: run \`npm run build\` first`);
-    const nodeArgs = (process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+    const nodeArgs = [...IMAGE_NODE_FLAGS, ...(process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '')];
     const child = spawn(process.execPath, [...nodeArgs, CONNECTOR_ENTRY], {
       env: { PATH: process.env['PATH'] ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -5,6 +5,7 @@
 import { fmtMs, fmtSummary, type SuiteResults } from '../suite.ts';
 import type { ImplFigures } from '../scenarios/lateness.ts';
 import type { Summary } from './stats.ts';
+import { IMAGE_NODE_FLAGS } from './connector.ts';
 
 export const NOTES_START = '<!-- notes:start (kept across runs) -->';
 export const NOTES_END = '<!-- notes:end -->';
@@ -204,7 +205,7 @@ export function renderMarkdown(r: SuiteResults, notes: string): string {
   w();
   w('## Method');
   w();
-  w('- **Processes**: the harness (`bench/run.ts`), the gateway (`bench/gateway-server.ts`) and the measured process each run in their own Node.js process on 127.0.0.1. The measured process is the real built connector, `node dist/main.js`, with `gateway_url`, `system_issuer`, `token_mount_path`, `rebuild_interval` (30s unless stated), `log_encoding=json`, `debug=false` (`true` in discovery, idle and churn, so every pass logs `Discovery complete`), `http_port=0`, `shutdown_timeout=5s`, everything else default (`max_inflight` 64, `retries` 2).');
+  w('- **Processes**: the harness (`bench/run.ts`), the gateway (`bench/gateway-server.ts`) and the measured process each run in their own Node.js process on 127.0.0.1. The measured process is the real built connector as the image starts it, `node ' + IMAGE_NODE_FLAGS.join(' ') + ' dist/main.js` (the node flags of the ENTRYPOINT in the Dockerfile), with `gateway_url`, `system_issuer`, `token_mount_path`, `rebuild_interval` (30s unless stated), `log_encoding=json`, `debug=false` (`true` in discovery, idle and churn, so every pass logs `Discovery complete`), `http_port=0`, `shutdown_timeout=5s`, everything else default (`max_inflight` 64, `retries` 2).');
   w('- **Gateway**: IAM as in the emulator (test/support): projected ServiceAccount token, RFC 8693 exchange at `/oauth/token` against a JwtIssuer, Policy and Role, Bearer checks on `/system/*` (each token verified once, then cached). Listings are served from a per-namespace JSON buffer; an invocation is timestamped first thing in the request listener with `performance.timeOrigin + performance.now()` and answered 200 at once; keep-alive 65 s.');
   w('- **Lateness** = that arrival time − `X-Cron-Scheduled-Time`; the arrival clock is `performance.timeOrigin + performance.now()` minus its offset from `Date.now()`, measured when `Date.now()` ticks over (re-measured before each run). **Never early** uses the gateway\'s `Date.now()` at arrival (integer ms, so it cannot report early by rounding). All N functions of a size share one schedule and so one slot; slots are second-level (`* * * * * *`, `*/2`, `*/5`), the first measured slot at least 300 ms after the first `Discovery complete`.');
   w('- **Naive baseline** (`bench/naive-baseline.ts`): one `new Cron(expr, () => fetch(url, { method: \'POST\' }))` per function in its own process, measured by the same gateway in the same run (alternating with the connector run by run). It adds only an `X-Cron-Scheduled-Time` header (the slot the callback belongs to: croner calls back only once the slot is reached) so lateness is computed the same way; it does not read response bodies, as the one-liner does not.');

@@ -4,7 +4,7 @@
  */
 import type { Dispatcher } from 'undici';
 import { TokenExchangeError, type ConnectorError } from '../errors.ts';
-import { excerpt, send } from '../gateway/http.ts';
+import { excerpt, send, target } from '../gateway/http.ts';
 import { decodeClaims, type TokenClaims } from './token-file.ts';
 
 export const GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -138,7 +138,7 @@ export async function exchangeToken(dispatcher: Dispatcher, req: ExchangeRequest
   let res;
   try {
     res = await send(dispatcher, {
-      url,
+      ...target(url),
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       body: form.toString(),

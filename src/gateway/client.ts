@@ -7,7 +7,7 @@ import type { Dispatcher } from 'undici';
 import type { Credentials } from '../auth/credentials.ts';
 import { GatewayError } from '../errors.ts';
 import { USER_AGENT } from '../version.ts';
-import { excerpt, send, type HttpResponse } from './http.ts';
+import { excerpt, send, target, type HttpResponse } from './http.ts';
 import { parseFunctionList, parseNamespaceList, type GatewayFunction } from './types.ts';
 
 export interface GatewayClientOptions {
@@ -51,6 +51,7 @@ export function isGone(err: unknown): boolean {
 }
 
 const MAX_LIST_BYTES = 64 * 1024 * 1024;
+const WARM_TIMEOUT_MS = 5_000;
 
 export function invocationPath(name: string, namespace: string, async: boolean): string {
   const prefix = async ? '/async-function/' : '/function/';
@@ -60,10 +61,15 @@ export function invocationPath(name: string, namespace: string, async: boolean):
 export class GatewayClient {
   private readonly opts: GatewayClientOptions;
   private readonly base: URL;
+  /** The gateway's origin and path prefix, so an invocation builds no URL object. */
+  private readonly origin: string;
+  private readonly prefix: string;
 
   constructor(opts: GatewayClientOptions) {
     this.opts = opts;
     this.base = new URL(`${opts.gatewayUrl}/`);
+    this.origin = this.base.origin;
+    this.prefix = this.base.pathname.replace(/\/$/, '');
   }
 
   async listNamespaces(timeoutMs: number, signal?: AbortSignal): Promise<string[]> {
@@ -72,13 +78,18 @@ export class GatewayClient {
   }
 
   async listFunctions(namespace: string, timeoutMs: number, signal?: AbortSignal): Promise<GatewayFunction[]> {
+    const listing = await this.fetchFunctionList(namespace, timeoutMs, signal);
+    return parseFunctionList(listing.body, namespace, listing.path);
+  }
+
+  /** A namespace's function list as the gateway sent it, to parse with parseFunctionList. */
+  async fetchFunctionList(namespace: string, timeoutMs: number, signal?: AbortSignal): Promise<{ readonly body: Buffer; readonly path: string }> {
     const path = `system/functions?namespace=${encodeURIComponent(namespace)}`;
     const res = await this.get(path, timeoutMs, signal);
-    return parseFunctionList(res.body, namespace, `/${path}`);
+    return { body: res.body, path: `/${path}` };
   }
 
   async invoke(req: InvokeRequest): Promise<InvokeResult> {
-    const url = new URL(invocationPath(req.name, req.namespace, req.async).slice(1), this.base);
     const headers: Record<string, string> = {
       'content-type': this.opts.contentType,
       'user-agent': USER_AGENT,
@@ -90,16 +101,35 @@ export class GatewayClient {
     };
     if (req.authorization !== undefined) headers.authorization = req.authorization;
     const res = await send(this.opts.invoke, {
-      url,
+      origin: this.origin,
+      path: `${this.prefix}${invocationPath(req.name, req.namespace, req.async)}`,
       method: 'POST',
       headers,
       body: '',
       timeoutMs: req.timeoutMs,
       maxBodyBytes: Number.MAX_SAFE_INTEGER,
+      keepBody: false,
       ...(req.signal === undefined ? {} : { signal: req.signal }),
     });
     const callId = res.headers['x-call-id'];
-    return { status: res.status, bytes: res.body.length, callId: typeof callId === 'string' ? callId : undefined, headers: res.headers };
+    return { status: res.status, bytes: res.size, callId: typeof callId === 'string' ? callId : undefined, headers: res.headers };
+  }
+
+  /**
+   * Opens (or reuses) an invocation connection ahead of a slot with the gateway's health check,
+   * which needs no credentials and runs no function.
+   */
+  async warm(signal?: AbortSignal): Promise<void> {
+    await send(this.opts.invoke, {
+      origin: this.origin,
+      path: `${this.prefix}/healthz`,
+      method: 'GET',
+      headers: { 'user-agent': USER_AGENT },
+      timeoutMs: WARM_TIMEOUT_MS,
+      maxBodyBytes: Number.MAX_SAFE_INTEGER,
+      keepBody: false,
+      ...(signal === undefined ? {} : { signal }),
+    });
   }
 
   private async get(path: string, timeoutMs: number, signal?: AbortSignal): Promise<HttpResponse> {
@@ -119,7 +149,7 @@ export class GatewayClient {
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': USER_AGENT };
     if (auth !== undefined) headers.authorization = auth;
     return send(this.opts.rest, {
-      url,
+      ...target(url),
       method: 'GET',
       headers,
       timeoutMs,

@@ -7,7 +7,10 @@ import type { Dispatcher } from 'undici';
 import { GatewayError, describeError } from '../errors.ts';
 
 export interface HttpRequest {
-  readonly url: URL;
+  /** e.g. http://gateway.openfaas:8080 */
+  readonly origin: string;
+  /** Path and query, e.g. /system/functions?namespace=dev */
+  readonly path: string;
   readonly method: 'GET' | 'POST';
   readonly headers: Record<string, string>;
   readonly body?: string;
@@ -15,12 +18,21 @@ export interface HttpRequest {
   /** Largest body kept in memory; larger answers fail with E_GATEWAY_RESPONSE. */
   readonly maxBodyBytes: number;
   readonly signal?: AbortSignal;
+  /** false: read the body to its end but keep only its size (body is then empty). Default true. */
+  readonly keepBody?: boolean;
 }
 
 export interface HttpResponse {
   readonly status: number;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly body: Buffer;
+  /** Bytes in the answer's body, kept or not. */
+  readonly size: number;
+}
+
+/** Builds the request's origin and path from a URL (REST calls; invocations pass strings). */
+export function target(url: URL): { readonly origin: string; readonly path: string } {
+  return { origin: url.origin, path: `${url.pathname}${url.search}` };
 }
 
 const TLS_CODES = new Set([
@@ -70,60 +82,103 @@ function isTimeout(err: unknown): boolean {
   return false;
 }
 
-async function readBounded(body: AsyncIterable<Buffer>, max: number, url: URL): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > max) {
-      throw new GatewayError('E_GATEWAY_RESPONSE', `the answer from ${url.pathname} is larger than ${max} bytes`, {
-        path: url.pathname,
-        hint: 'the gateway answered with an unexpectedly large body; check gateway_url points at the OpenFaaS gateway',
-      });
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, size);
+interface BodyStream {
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  once(event: 'end', listener: () => void): unknown;
+  once(event: 'error', listener: (err: Error) => void): unknown;
+  destroy(err?: Error): unknown;
 }
 
+/** Reads a body to its end; keeps it only when asked (invocations only need its size). */
+function readBody(body: BodyStream, max: number, keep: boolean, path: string): Promise<{ size: number; chunks: Buffer[] }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    body.on('data', (chunk) => {
+      size += chunk.length;
+      if (size > max) {
+        const err = new GatewayError('E_GATEWAY_RESPONSE', `the answer from ${path} is larger than ${max} bytes`, {
+          path,
+          hint: 'the gateway answered with an unexpectedly large body; check gateway_url points at the OpenFaaS gateway',
+        });
+        body.destroy(err);
+        reject(err);
+        return;
+      }
+      if (keep) chunks.push(chunk);
+    });
+    body.once('end', () => resolve({ size, chunks }));
+    body.once('error', reject);
+  });
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function pathnameOf(path: string): string {
+  const query = path.indexOf('?');
+  return query === -1 ? path : path.slice(0, query);
+}
+
+/**
+ * One request. The deadline is one timer and one AbortController per request (cleared when the
+ * answer is read): AbortSignal.timeout() + AbortSignal.any() cost several times more and keep
+ * every timeout signal alive until it fires.
+ */
 export async function send(dispatcher: Dispatcher, req: HttpRequest): Promise<HttpResponse> {
   const timeoutMs = Math.max(1, Math.ceil(req.timeoutMs));
-  const signals = [AbortSignal.timeout(timeoutMs), ...(req.signal === undefined ? [] : [req.signal])];
+  const { path } = req;
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new DOMException(`timed out after ${timeoutMs} ms`, 'TimeoutError'));
+  }, timeoutMs);
+  const outer = req.signal;
+  const onAbort = (): void => controller.abort(outer?.reason);
+  if (outer !== undefined) {
+    if (outer.aborted) onAbort();
+    else outer.addEventListener('abort', onAbort, { once: true });
+  }
   try {
     const res = await dispatcher.request({
-      origin: req.url.origin,
-      path: `${req.url.pathname}${req.url.search}`,
+      origin: req.origin,
+      path,
       method: req.method,
       headers: req.headers,
       body: req.body,
-      signal: AbortSignal.any(signals),
+      signal: controller.signal,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
     });
-    const body = await readBounded(res.body, req.maxBodyBytes, req.url);
-    return { status: res.statusCode, headers: res.headers, body };
+    const keep = req.keepBody ?? true;
+    const { size, chunks } = await readBody(res.body, req.maxBodyBytes, keep, pathnameOf(path));
+    const body = !keep ? EMPTY : chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
+    return { status: res.statusCode, headers: res.headers, body, size };
   } catch (err) {
     if (err instanceof GatewayError) throw err;
-    const path = req.url.pathname;
+    const pathname = pathnameOf(path);
     if (hasCode(err, 'UND_ERR_INVALID_ARG')) {
-      throw new GatewayError('E_GATEWAY_REQUEST', `${req.method} ${path} could not be sent: ${describeError(err)}`, {
-        path,
+      throw new GatewayError('E_GATEWAY_REQUEST', `${req.method} ${pathname} could not be sent: ${describeError(err)}`, {
+        path: pathname,
         cause: err,
         hint: 'the request itself is invalid (e.g. a header value); this is a bug or a bad annotation, not a network problem',
       });
     }
-    if (isTimeout(err)) {
-      throw new GatewayError('E_GATEWAY_TIMEOUT', `${req.method} ${path} timed out after ${timeoutMs} ms`, {
-        path,
+    if (timedOut || isTimeout(err)) {
+      throw new GatewayError('E_GATEWAY_TIMEOUT', `${req.method} ${pathname} timed out after ${timeoutMs} ms`, {
+        path: pathname,
         cause: err,
-        hint: `the gateway at ${req.url.origin} did not answer in time`,
+        hint: `the gateway at ${req.origin} did not answer in time`,
       });
     }
-    throw new GatewayError('E_GATEWAY_NETWORK', `${req.method} ${path} failed: ${describeError(err)}`, {
-      path,
+    throw new GatewayError('E_GATEWAY_NETWORK', `${req.method} ${pathname} failed: ${describeError(err)}`, {
+      path: pathname,
       cause: err,
-      hint: networkHint(err, req.url),
+      hint: networkHint(err, new URL(req.origin)),
     });
+  } finally {
+    clearTimeout(timer);
+    outer?.removeEventListener('abort', onAbort);
   }
 }
 

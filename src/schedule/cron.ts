@@ -77,6 +77,30 @@ function memoNext(cron: Cron): (afterMs: number) => number | undefined {
   };
 }
 
+/** The shape of croner's parsed pattern that shareYearTable relies on (croner 11 internals). */
+interface CronerInternals {
+  readonly _states?: { readonly pattern?: { starYear?: unknown; year?: unknown } };
+}
+
+let sharedYears: number[] | undefined;
+
+/**
+ * croner keeps a 10,000-entry year table (~80 KB) in every parsed pattern; with 5- and 6-field
+ * expressions it is always "every year", all ones, and only read. Every compiled pattern points
+ * at one shared table instead, so 1,000 distinct expressions cost ~3 MB, not ~80 MB. If croner's
+ * internals change shape, nothing is shared and only memory is lost (test/unit/cron.test.ts
+ * notices).
+ */
+export function shareYearTable(cron: Cron): boolean {
+  const pattern = (cron as unknown as CronerInternals)._states?.pattern;
+  if (pattern?.starYear !== true || !Array.isArray(pattern.year) || pattern.year.length === 0) return false;
+  const years = pattern.year as unknown[];
+  if (!years.every((y) => y === 1)) return false;
+  sharedYears ??= years as number[];
+  pattern.year = sharedYears;
+  return true;
+}
+
 /** Fields whose numbers croner reports 0-based: checked here so messages name the value written. */
 const ONE_BASED_FIELDS: ReadonlyArray<{ readonly name: string; readonly fromEnd: number; readonly max: number }> = [
   { name: 'day-of-month', fromEnd: 3, max: 31 },
@@ -114,6 +138,7 @@ function compileUncached(expression: string, timezone: string): CompileResult {
   } catch (err) {
     return { ok: false, reason: cleanCronerMessage(err instanceof Error ? err.message : String(err)) };
   }
+  shareYearTable(cron);
   if (cron.nextRun() === null) return { ok: false, reason: 'the expression never fires' };
   return {
     ok: true,

@@ -10,8 +10,15 @@ import type { GatewayFunction } from '../gateway/types.ts';
 import { selectFunction, type DesiredFunction, type SelectionDefaults } from './annotations.ts';
 import type { CompiledSchedule } from './cron.ts';
 
+/** One namespace's functions, already selected: what is scheduled and what is rejected. */
+export interface NamespaceSelection {
+  readonly functions: readonly DesiredFunction[];
+  readonly rejected: readonly Rejection[];
+}
+
 export type NamespaceOutcome =
   | { readonly namespace: string; readonly kind: 'listed'; readonly functions: readonly GatewayFunction[] }
+  | { readonly namespace: string; readonly kind: 'selected'; readonly selection: NamespaceSelection }
   | { readonly namespace: string; readonly kind: 'gone'; readonly reason: string }
   | { readonly namespace: string; readonly kind: 'failed'; readonly error: string };
 
@@ -36,24 +43,32 @@ function carryOver(previous: DesiredState, failed: ReadonlySet<string>, into: { 
   for (const r of previous.rejected.values()) if (failed.has(r.namespace)) into.rejected.set(r.id, r);
 }
 
-function selectListed(
-  functions: readonly GatewayFunction[],
-  previous: DesiredState,
-  defaults: SelectionDefaults,
-  into: { functions: Map<string, DesiredFunction>; rejected: Map<string, Rejection> },
-): void {
+/**
+ * Selects one namespace's listing as soon as it arrives, so the parsed listing can be dropped
+ * before the next one is read. Unchanged functions are the objects of `previous`.
+ */
+export function selectNamespace(functions: readonly GatewayFunction[], previous: DesiredState, defaults: SelectionDefaults): NamespaceSelection {
+  const selected: DesiredFunction[] = [];
+  const rejected: Rejection[] = [];
   for (const gf of functions) {
     const selection = selectFunction(gf, defaults, previous.functions);
-    if (selection.kind === 'selected') into.functions.set(selection.fn.id, selection.fn);
-    else if (selection.kind === 'rejected') into.rejected.set(selection.id, selection);
+    if (selection.kind === 'selected') selected.push(selection.fn);
+    else if (selection.kind === 'rejected') rejected.push(selection);
   }
+  return { functions: selected, rejected };
+}
+
+function addSelection(selection: NamespaceSelection, into: { functions: Map<string, DesiredFunction>; rejected: Map<string, Rejection> }): void {
+  for (const fn of selection.functions) into.functions.set(fn.id, fn);
+  for (const r of selection.rejected) into.rejected.set(r.id, r);
 }
 
 export function desiredState(outcomes: readonly NamespaceOutcome[], previous: DesiredState, defaults: SelectionDefaults): DesiredState {
   const next = { functions: new Map<string, DesiredFunction>(), rejected: new Map<string, Rejection>() };
   const failed = new Set<string>();
   for (const outcome of outcomes) {
-    if (outcome.kind === 'listed') selectListed(outcome.functions, previous, defaults, next);
+    if (outcome.kind === 'listed') addSelection(selectNamespace(outcome.functions, previous, defaults), next);
+    else if (outcome.kind === 'selected') addSelection(outcome.selection, next);
     else if (outcome.kind === 'failed') failed.add(outcome.namespace);
   }
   carryOver(previous, failed, next);

@@ -7,6 +7,36 @@ import { callsOf, is, world, type World } from '../helpers/fixture.ts';
 const attemptsTo = (w: World, path: string): Array<Record<string, string>> =>
   w.gateway.requests.filter((r) => r.path === path).map((r) => r.headers);
 
+describe('connection warm-up', () => {
+  const health = (w: World) => w.gateway.requests.filter((r) => r.path === '/healthz');
+  const calls = (w: World, path: string) => w.gateway.requests.filter((r) => r.path === path);
+
+  it('should open a connection with GET /healthz ahead of a slot that follows an idle spell, without credentials', async () => {
+    const w = await world();
+    w.gateway.setFunctions('dev', [cronFunction('idle', '*/5 * * * * *')]);
+    const connector = await w.start();
+    await connector.waitForLog(is('Response', { function: 'idle.dev' }), 10_000);
+    const [first] = calls(w, '/function/idle.dev');
+    const before = health(w).filter((r) => r.at < (first?.at ?? 0));
+    expect(before).toHaveLength(1);
+    const [warm] = before;
+    expect(warm).toMatchObject({ method: 'GET', status: 200 });
+    expect((first?.at ?? 0) - (warm?.at ?? 0)).toBeLessThanOrEqual(1500);
+    expect(warm?.headers.authorization).toBeUndefined();
+  });
+
+  it('should not warm up while invocations keep the connection busy', async () => {
+    const w = await world();
+    w.gateway.setFunctions('dev', [cronFunction('busy', '* * * * * *')]);
+    const connector = await w.start();
+    await connector.waitForLog(is('Response', { function: 'busy.dev' }), 10_000);
+    const start = health(w).length;
+    await w.gateway.waitFor(() => calls(w, '/function/busy.dev').length >= 4, 10_000, 'three more slots');
+    expect(start).toBeLessThanOrEqual(1);
+    expect(health(w)).toHaveLength(start);
+  });
+});
+
 describe('delivery policy', () => {
   it('should retry 503 with the same execution id and a growing attempt number', async () => {
     const w = await world();

@@ -16,7 +16,7 @@ import { FaultSwitch } from './gateway/faults.ts';
 import type { Fault, FaultTarget, RouteGroup } from './gateway/faults.ts';
 import { FunctionRegistry } from './gateway/function-registry.ts';
 import type { FunctionBehavior, FunctionStatus } from './gateway/function-registry.ts';
-import { HttpError, headerRecord, readBody, sendError } from './gateway/http-io.ts';
+import { HttpError, headerRecord, readBody, sendError, sendText } from './gateway/http-io.ts';
 import { IamStore } from './gateway/iam-store.ts';
 import type { StoredJwtIssuer } from './gateway/iam-store.ts';
 import type { JwtIssuerSpec, PolicySpec, RoleSpec } from './gateway/iam-types.ts';
@@ -277,6 +277,8 @@ export class GatewayEmulator {
     });
     try {
       const url = parseRequestUrl(req.url);
+      // The gateway's health check: no credentials, no function run, never faulted here.
+      if (url.pathname === '/healthz' && req.method === 'GET') return sendText(res, 200, 'OK');
       const route = this.#route(url.pathname);
       const fault = this.#faults.take(route.group);
       if (fault !== undefined && (await actOutFault(fault, req, res, this.#closing.signal, record)) === 'handled') return;

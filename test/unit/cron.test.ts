@@ -1,5 +1,6 @@
+import { Cron } from 'croner';
 import { describe, expect, it } from 'vitest';
-import { compileSchedule, type CompiledSchedule } from '../../src/schedule/cron.ts';
+import { compileSchedule, shareYearTable, type CompiledSchedule } from '../../src/schedule/cron.ts';
 
 function compile(expression: string, timezone = 'UTC'): CompiledSchedule {
   const r = compileSchedule(expression, timezone);
@@ -75,5 +76,28 @@ describe('daylight saving time (Europe/London, docs/adr/0002)', () => {
       '2026-10-25T02:00:00.000Z',
       '2026-10-25T02:30:00.000Z',
     ]);
+  });
+});
+
+describe('shared year table', () => {
+  const yearsOf = (cron: Cron): unknown => (cron as unknown as { _states: { pattern: { year: unknown } } })._states.pattern.year;
+
+  it('should point every compiled pattern at one table (croner internals still have the expected shape)', () => {
+    const a = new Cron('0 9 * * 1-5', { paused: true, timezone: 'UTC' });
+    const b = new Cron('*/7 * * * * *', { paused: true, timezone: 'Europe/London' });
+    expect(yearsOf(a)).not.toBe(yearsOf(b));
+    expect(shareYearTable(a)).toBe(true);
+    expect(shareYearTable(b)).toBe(true);
+    expect(yearsOf(a)).toBe(yearsOf(b));
+    expect((yearsOf(a) as unknown[]).length).toBe(10_000);
+  });
+
+  it('should leave next fire times unchanged', () => {
+    const from = new Date('2026-03-27T23:59:59.000Z');
+    const a = new Cron('30 1 * * *', { paused: true, timezone: 'Europe/London' });
+    const before = a.nextRuns(5, from).map((d) => d.toISOString());
+    shareYearTable(a);
+    expect(a.nextRuns(5, from).map((d) => d.toISOString())).toEqual(before);
+    expect(before[0]).toBe('2026-03-28T01:30:00.000Z');
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compileSchedule, type CompiledSchedule } from '../../src/schedule/cron.ts';
-import { Scheduler, type FireEvent } from '../../src/schedule/scheduler.ts';
+import { FIRE_BATCH, Scheduler, type FireEvent } from '../../src/schedule/scheduler.ts';
 import { ManualClock } from '../helpers/manual-clock.ts';
 
 function compile(expression: string, timezone = 'UTC'): CompiledSchedule {
@@ -133,8 +133,60 @@ describe('scheduler', () => {
     for (let i = 0; i < 5000; i++) scheduler.add(`f${i}`, every, `F${i}`);
     for (let i = 0; i < 2500; i++) scheduler.remove(`f${i}`);
     clock.advance(5000);
+    // one batch in the slot's own turn, the rest in the next turns
+    expect(fired).toHaveLength(FIRE_BATCH);
+    clock.advance(10);
     expect(fired).toHaveLength(2500);
     expect(new Set(fired.map((f) => f.nominal))).toEqual(new Set([T0 + 5000]));
+    expect(new Set(fired.map((f) => f.key)).size).toBe(2500);
     expect(scheduler.size).toBe(2500);
+  });
+});
+
+describe('scheduler: getting ready before a slot', () => {
+  function withPrepare(start: string, leadMs: number): { clock: ManualClock; fired: number[]; prepared: Array<{ at: number; slot: number }>; scheduler: Scheduler<string> } {
+    const clock = new ManualClock(start);
+    const fired: number[] = [];
+    const prepared: Array<{ at: number; slot: number }> = [];
+    const scheduler = new Scheduler<string>({
+      clock,
+      onFire: (e) => fired.push(e.nominal),
+      prepare: { leadMs, run: (slot) => prepared.push({ at: clock.now(), slot }) },
+    });
+    scheduler.start();
+    return { clock, fired, prepared, scheduler };
+  }
+
+  it('should call prepare once per slot, lead milliseconds before it, and still fire on the dot', () => {
+    const { clock, fired, prepared, scheduler } = withPrepare('2026-01-01T00:00:00.000Z', 1000);
+    scheduler.add('a', compile('*/5 * * * * *'), 'A');
+    scheduler.add('b', compile('*/5 * * * * *'), 'B');
+    clock.advance(3999);
+    expect(prepared).toEqual([]);
+    clock.advance(1);
+    expect(prepared).toEqual([{ at: T0 + 4000, slot: T0 + 5000 }]);
+    clock.advance(1000);
+    expect(fired).toEqual([T0 + 5000, T0 + 5000]);
+    clock.advance(5000);
+    expect(prepared).toEqual([
+      { at: T0 + 4000, slot: T0 + 5000 },
+      { at: T0 + 9000, slot: T0 + 10_000 },
+    ]);
+    expect(fired).toEqual([T0 + 5000, T0 + 5000, T0 + 10_000, T0 + 10_000]);
+  });
+
+  it('should prepare at once when the slot is nearer than the lead', () => {
+    const { clock, fired, prepared, scheduler } = withPrepare('2026-01-01T00:00:00.600Z', 1000);
+    scheduler.add('a', compile('* * * * * *'), 'A');
+    expect(prepared).toEqual([{ at: T0 + 600, slot: T0 + 1000 }]);
+    clock.advance(400);
+    expect(fired).toEqual([T0 + 1000]);
+    expect(prepared.at(-1)).toEqual({ at: T0 + 1000, slot: T0 + 2000 });
+  });
+
+  it('should not prepare a slot closer than the fine phase', () => {
+    const { prepared, scheduler } = withPrepare('2026-01-01T00:00:00.998Z', 1000);
+    scheduler.add('a', compile('* * * * * *'), 'A');
+    expect(prepared).toEqual([]);
   });
 });

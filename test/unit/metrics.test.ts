@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { PrometheusMetrics } from '../../src/metrics.ts';
+
+const seriesOf = async (m: PrometheusMetrics, name: string): Promise<string[]> =>
+  (await m.registry.metrics()).split('\n').filter((line) => line.startsWith(`${name}{`));
+
+describe('per-function series', () => {
+  it('should drop the series of functions no longer scheduled and keep the others', async () => {
+    const m = new PrometheusMetrics();
+    const kept = { name: 'kept', namespace: 'dev' };
+    const gone = { name: 'gone', namespace: 'dev' };
+    m.invocation(kept, '200', 0.01);
+    m.invocation(gone, '200', 0.01);
+    m.invocation(gone, '503', 0.01);
+    m.retry(gone);
+    expect(await seriesOf(m, 'cron_connector_invocations_total')).toHaveLength(3);
+    expect(await seriesOf(m, 'cron_connector_invocation_retries_total')).toHaveLength(1);
+
+    m.retainOnly(new Map([['kept.dev', {}]]));
+
+    expect(await seriesOf(m, 'cron_connector_invocations_total')).toEqual([
+      'cron_connector_invocations_total{function="kept",namespace="dev",code="200"} 1',
+    ]);
+    expect(await seriesOf(m, 'cron_connector_invocation_retries_total')).toEqual([]);
+    // unlabelled totals are not per function and stay
+    expect(await seriesOf(m, 'cron_connector_invocation_duration_seconds_count')).toHaveLength(0);
+    expect((await m.registry.metrics())).toContain('cron_connector_invocation_duration_seconds_count 3');
+  });
+
+  it('should count a function again from zero when it comes back', async () => {
+    const m = new PrometheusMetrics();
+    const fn = { name: 'back', namespace: 'dev' };
+    m.invocation(fn, '200', 0.01);
+    m.retainOnly(new Map());
+    m.invocation(fn, '200', 0.01);
+    expect(await seriesOf(m, 'cron_connector_invocations_total')).toEqual([
+      'cron_connector_invocations_total{function="back",namespace="dev",code="200"} 1',
+    ]);
+  });
+});
