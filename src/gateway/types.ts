@@ -41,6 +41,16 @@ export function parseNamespaceList(body: Buffer, path: string): string[] {
 
 function readAnnotations(value: unknown): Record<string, string> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return {};
+  // the usual case, every value a string: the parsed object is used as it is
+  const record = value as Record<string, unknown>;
+  let strings = true;
+  for (const key in record) {
+    if (typeof record[key] !== 'string') {
+      strings = false;
+      break;
+    }
+  }
+  if (strings) return record as Record<string, string>;
   const out: Record<string, string> = {};
   for (const [key, v] of Object.entries(value)) {
     if (typeof v === 'string') out[key] = v;

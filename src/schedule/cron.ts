@@ -9,6 +9,8 @@ import { isValidTimezone } from '../config.ts';
 export interface CompiledSchedule {
   readonly expression: string;
   readonly timezone: string;
+  /** `<timezone>|<expression>`: equal keys schedule the same slots. */
+  readonly key: string;
   /** The first fire time strictly after `afterMs`, or undefined when there is none. */
   next(afterMs: number): number | undefined;
 }
@@ -41,39 +43,46 @@ function fieldProblem(expression: string): string | undefined {
  * Compiled schedules are shared: thousands of functions on "0 * * * *" use one instance, and
  * its one-entry memo computes the next slot once for all of them.
  */
-const cache = new Map<string, CompileResult>();
-/** Bounded; a limit below the number of distinct expressions would recompile (and duplicate croner's ~80 KB year table) for every function. */
+const cache = new Map<string, Map<string, CompileResult>>();
+let cached = 0;
+/** Bounded (reached, it starts over); below the number of distinct expressions it would recompile for every function. */
 const CACHE_LIMIT = 10_000;
 
 export function compileSchedule(expression: string, timezone: string): CompileResult {
-  const key = `${timezone}|${expression}`;
-  const hit = cache.get(key);
+  // by zone, then expression: no key string to build and hash for each of 100,000 lookups
+  let byExpression = cache.get(timezone);
+  const hit = byExpression?.get(expression);
   if (hit !== undefined) return hit;
   const result = compileUncached(expression, timezone);
-  if (cache.size >= CACHE_LIMIT) {
-    const oldest = cache.keys().next();
-    if (oldest.done !== true) cache.delete(oldest.value);
+  if (cached >= CACHE_LIMIT) {
+    cache.clear();
+    cached = 0;
+    byExpression = undefined;
   }
-  cache.set(key, result);
+  if (byExpression === undefined) {
+    byExpression = new Map();
+    cache.set(timezone, byExpression);
+  }
+  byExpression.set(expression, result);
+  cached++;
   return result;
 }
 
 /**
- * Slots are whole seconds, so the next slot after any instant of a second is the next slot after
- * that second's start: the memo is keyed by the second, and every function sharing this schedule
- * that asks during the same second (a discovery pass adding 100,000 of them, a slot firing them)
- * costs one croner computation, not one each.
+ * next() is memoized over the interval it answers: once next(t0) = n0 is known, every t in
+ * [t0, n0) has the same answer (a slot between them would have been the answer for t0). t0 is
+ * taken at the start of t's second, which changes nothing because slots are whole seconds. So
+ * the 100,000 functions a discovery pass adds, or a slot fires, on one expression cost one
+ * croner computation, not one each, and a daily expression costs one per day.
  */
-function memoNext(cron: Cron): (afterMs: number) => number | undefined {
-  let lastSecond = Number.NaN;
-  let lastNext: number | undefined;
+function memoNext(cron: Cron, seed?: { readonly from: number; readonly next: number | undefined }): (afterMs: number) => number | undefined {
+  let from = seed?.from ?? Number.NaN;
+  let next = seed?.next;
   return (afterMs) => {
-    const second = Math.floor(afterMs / 1000) * 1000;
-    if (second !== lastSecond) {
-      lastNext = cron.nextRun(new Date(second))?.getTime() ?? undefined;
-      lastSecond = second;
-    }
-    return lastNext;
+    if (afterMs >= from && (next === undefined || afterMs < next)) return next;
+    from = Math.floor(afterMs / 1000) * 1000;
+    next = cron.nextRun(new Date(from))?.getTime() ?? undefined;
+    return next;
   };
 }
 
@@ -83,6 +92,7 @@ interface CronerInternals {
 }
 
 let sharedYears: number[] | undefined;
+const YEAR_TABLE_LENGTH = 10_000;
 
 /**
  * croner keeps a 10,000-entry year table (~80 KB) in every parsed pattern; with 5- and 6-field
@@ -94,8 +104,9 @@ let sharedYears: number[] | undefined;
 export function shareYearTable(cron: Cron): boolean {
   const pattern = (cron as unknown as CronerInternals)._states?.pattern;
   if (pattern?.starYear !== true || !Array.isArray(pattern.year) || pattern.year.length === 0) return false;
+  // croner fills the table with ones whenever the year field is "*" (starYear); spot-check it
   const years = pattern.year as unknown[];
-  if (!years.every((y) => y === 1)) return false;
+  if (years.length !== YEAR_TABLE_LENGTH || years[0] !== 1 || years[YEAR_TABLE_LENGTH - 1] !== 1) return false;
   sharedYears ??= years as number[];
   pattern.year = sharedYears;
   return true;
@@ -139,24 +150,30 @@ function compileUncached(expression: string, timezone: string): CompileResult {
     return { ok: false, reason: cleanCronerMessage(err instanceof Error ? err.message : String(err)) };
   }
   shareYearTable(cron);
-  if (cron.nextRun() === null) return { ok: false, reason: 'the expression never fires' };
+  // the first slot from now, which also seeds the memo (a discovery pass asks for it next)
+  const second = Math.floor(Date.now() / 1000) * 1000;
+  const first = cron.nextRun(new Date(second));
+  if (first === null) return { ok: false, reason: 'the expression never fires' };
   return {
     ok: true,
     schedule: {
       expression,
       timezone,
-      next: memoNext(cron),
+      key: `${timezone}|${expression}`,
+      next: memoNext(cron, { from: second, next: first.getTime() }),
     },
   };
 }
 
 /** Compiles every expression, or names the first that cannot be scheduled and why. */
 export function compileAll(expressions: readonly string[], timezone: string): CompiledSchedule[] | string {
-  const compiled: CompiledSchedule[] = [];
-  for (const expression of expressions) {
+  // sized up front: a pushed-to array keeps room for 17 elements, and every function keeps one
+  const compiled = new Array<CompiledSchedule>(expressions.length);
+  for (let i = 0; i < expressions.length; i++) {
+    const expression = expressions[i] as string;
     const result = compileSchedule(expression, timezone);
     if (!result.ok) return `invalid schedule ${JSON.stringify(expression.slice(0, 80))}: ${result.reason}`;
-    compiled.push(result.schedule);
+    compiled[i] = result.schedule;
   }
   return compiled;
 }

@@ -76,7 +76,7 @@ export function desiredState(outcomes: readonly NamespaceOutcome[], previous: De
 }
 
 export function scheduleKey(s: CompiledSchedule): string {
-  return `${s.timezone}|${s.expression}`;
+  return s.key;
 }
 
 export interface ScheduleChange {

@@ -101,3 +101,32 @@ describe('shared year table', () => {
     expect(before[0]).toBe('2026-03-28T01:30:00.000Z');
   });
 });
+
+describe('memoized next()', () => {
+  it('should answer exactly what croner answers, for any order of instants, across DST', () => {
+    const cases: Array<[string, string]> = [
+      ['30 1 * * *', 'Europe/London'],
+      ['*/7 * * * * *', 'UTC'],
+      ['0 9 * * MON-FRI', 'America/New_York'],
+      ['15 2 * * *', 'America/New_York'],
+      ['0 0 29 2 *', 'UTC'],
+    ];
+    let seed = 42;
+    const random = (): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const start = Date.parse('2026-03-07T00:00:00.000Z');
+    for (const [expression, timezone] of cases) {
+      const memo = compile(expression, timezone);
+      const reference = new Cron(expression, { timezone, paused: true, mode: '5-or-6-parts' });
+      let t = start;
+      for (let i = 0; i < 400; i++) {
+        // mostly forwards by up to a few hours, sometimes backwards, sometimes to the answer itself
+        const r = random();
+        t = r < 0.1 ? t - Math.floor(random() * 86_400_000) : r < 0.3 ? (memo.next(t) ?? t) : t + Math.floor(random() * 4 * 3_600_000);
+        expect([expression, t, memo.next(t)]).toEqual([expression, t, reference.nextRun(new Date(t))?.getTime()]);
+      }
+    }
+  });
+});
