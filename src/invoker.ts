@@ -46,7 +46,8 @@ interface Slot {
   readonly fn: DesiredFunction;
   readonly schedule: string;
   readonly nominal: number;
-  readonly following: number | undefined;
+  /** The slot after this one, computed when a retry needs it. */
+  readonly following: () => number | undefined;
   /** Computed when the first attempt is built, not when the slot fires (a burst fires thousands). */
   executionId: string | undefined;
 }
@@ -180,7 +181,7 @@ export class Invoker {
     for (; attempt <= fn.retries && !this.abort.signal.aborted; attempt++) {
       const wait = this.retryWait(outcome, attempt);
       if (wait === undefined) break;
-      if (clock.now() + wait >= (slot.following ?? Number.POSITIVE_INFINITY)) {
+      if (clock.now() + wait >= (slot.following() ?? Number.POSITIVE_INFINITY)) {
         logger.warn({ function: fn.id, attempts: attempt, reason: 'the next slot is due before another attempt' }, 'Giving up retries');
         break;
       }

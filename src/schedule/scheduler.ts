@@ -21,8 +21,12 @@ export interface FireEvent<T> {
   readonly nominal: number;
   /** Slots skipped because they were already past (0 in normal operation). */
   readonly missed: number;
-  /** The slot after this one, if any: retries of this slot must end before it. */
-  readonly following: number | undefined;
+  /**
+   * The slot after this one, if any: retries of this slot must end before it. A function, so
+   * the slot is handed over before that time is computed (a croner computation, up to a
+   * millisecond on cold code, would otherwise delay every single-function slot).
+   */
+  following(): number | undefined;
 }
 
 export interface SchedulerOptions<T> {
@@ -64,6 +68,8 @@ export class Scheduler<T> {
   private timer: TimerHandle | undefined;
   private armedFor = Number.POSITIVE_INFINITY;
   private preparedFor = Number.NEGATIVE_INFINITY;
+  /** Entries fired this turn, back into the heap on the next one (with the instant to compute from). */
+  private deferred: Array<{ readonly entry: Entry<T>; readonly after: number }> = [];
   private seq = 0;
   private stale = 0;
   private running = false;
@@ -143,6 +149,12 @@ export class Scheduler<T> {
     this.timer = undefined;
     this.armedFor = Number.POSITIVE_INFINITY;
     if (!this.running) return;
+    if (this.deferred.length > 0) {
+      // entries just fired go back into the heap on the next turn (see tick)
+      this.armedFor = Number.NEGATIVE_INFINITY;
+      this.timer = this.opts.clock.soon(() => this.tick());
+      return;
+    }
     const top = this.dropStaleTop();
     if (top === undefined) return;
     const now = this.opts.clock.now();
@@ -164,8 +176,14 @@ export class Scheduler<T> {
     this.timer = this.opts.clock.setTimer(() => this.tick(), Math.floor(coarse));
   }
 
+  /**
+   * Fires what is due (one batch), and puts what it fired back into the heap on the next turn:
+   * their next times are computed after the requests they started have been written, not
+   * before (a croner computation can take a millisecond on cold code).
+   */
   private tick(): void {
     this.timer = undefined;
+    this.reschedule();
     const now = this.opts.clock.now();
     let fired = 0;
     for (let top = this.dropStaleTop(); top !== undefined && top.next <= now && fired < FIRE_BATCH; top = this.dropStaleTop()) {
@@ -176,28 +194,41 @@ export class Scheduler<T> {
     this.arm();
   }
 
+  private reschedule(): void {
+    const deferred = this.deferred;
+    if (deferred.length === 0) return;
+    this.deferred = [];
+    for (const { entry, after } of deferred) {
+      if (!entry.active) continue;
+      const next = entry.schedule.next(after);
+      if (next === undefined) {
+        entry.active = false;
+        this.entries.delete(entry.key);
+        continue;
+      }
+      entry.next = next;
+      this.heap.push(entry);
+    }
+  }
+
   private fire(entry: Entry<T>, now: number): void {
+    const { schedule } = entry;
     let nominal = entry.next;
     let missed = 0;
-    let next = entry.schedule.next(nominal);
-    while (next !== undefined && next <= now && missed < MAX_CATCH_UP) {
-      nominal = next;
-      missed++;
-      next = entry.schedule.next(nominal);
+    // Slots are whole seconds: within a second of the slot no later one can be due, and the next
+    // one is computed after the slot is handed over. Later than that, catch up first.
+    if (now >= nominal + 1000) {
+      for (let next = schedule.next(nominal); next !== undefined && next <= now && missed < MAX_CATCH_UP; next = schedule.next(nominal)) {
+        nominal = next;
+        missed++;
+      }
     }
-    if (next !== undefined && next <= now) next = entry.schedule.next(now);
+    const after = Math.max(nominal, now);
     try {
-      this.opts.onFire({ key: entry.key, payload: entry.payload, schedule: entry.schedule, nominal, missed, following: next });
+      this.opts.onFire({ key: entry.key, payload: entry.payload, schedule, nominal, missed, following: () => schedule.next(after) });
     } catch (err) {
       this.opts.onError?.(err, entry.key);
     }
-    if (!entry.active) return;
-    if (next === undefined) {
-      entry.active = false;
-      this.entries.delete(entry.key);
-      return;
-    }
-    entry.next = next;
-    this.heap.push(entry);
+    this.deferred.push({ entry, after });
   }
 }
