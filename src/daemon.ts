@@ -114,7 +114,7 @@ export class Daemon implements StatusSource {
     this.scheduler = new Scheduler<DesiredFunction>({
       clock,
       onFire: (event) => this.invoker.fire(event),
-      prepare: { leadMs: WARM_LEAD_MS, run: () => this.invoker.prepare() },
+      prepare: { leadMs: WARM_LEAD_MS, countUpTo: config.maxInflight, run: (_at, due) => this.invoker.prepare(due) },
       onError: (err, key) => logger.error({ key, error: String(err) }, 'Scheduler callback failed'),
     });
     this.reconciler = new Reconciler({

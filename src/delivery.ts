@@ -2,7 +2,7 @@
  * Delivery policy, pure: which failures are retried, how long to wait, and the stable
  * execution id every attempt of one slot carries (docs/adr/0004).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { GatewayError } from './errors.ts';
 
 /** Statuses that mean the call did not reach a function able to answer: safe to try again. */
@@ -43,6 +43,6 @@ export function retryDelay(attempt: number, retryAfterMs: number | undefined, ra
  * and the same after a restart: functions can use it to drop duplicates.
  */
 export function executionId(functionId: string, schedule: string, nominal: number): string {
-  const hex = createHash('sha256').update(`${functionId}\n${schedule}\n${nominal}`).digest('hex');
+  const hex = hash('sha256', `${functionId}\n${schedule}\n${nominal}`, 'hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }

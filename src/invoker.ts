@@ -16,6 +16,7 @@ import { executionId, isRetryableError, parseRetryAfter, retryDelay, RETRYABLE_S
 import { formatDuration } from './duration.ts';
 import { ConnectorError, describeError } from './errors.ts';
 import type { GatewayClient, InvokeResult } from './gateway/client.ts';
+import { isoMemo } from './iso-time.ts';
 import { Limiter } from './limiter.ts';
 import type { Logger } from './log.ts';
 import type { MetricsSink } from './metrics.ts';
@@ -66,6 +67,8 @@ type Attempt = { readonly ok: true; readonly res: InvokeResult } | { readonly ok
 /** An invocation connection idle this long may have been closed by the gateway (Node's default is 5 s). */
 export const WARM_IDLE_MS = 4_000;
 
+const scheduledIso = isoMemo();
+
 export class Invoker {
   private readonly opts: InvokerOptions;
   private readonly limiter: Limiter;
@@ -105,17 +108,22 @@ export class Invoker {
   }
 
   /**
-   * Called shortly before a slot. When no call went out recently, the keep-alive connection may
-   * be gone: one cheap request (the gateway's GET /healthz) opens a fresh one now, so the slot
-   * does not pay for a TCP (and TLS) handshake. Never throws; a failure only shows at debug.
+   * Called shortly before a slot that `due` functions share. When no call went out recently, the
+   * keep-alive connections may be gone: cheap concurrent requests (the gateway's GET /healthz, one
+   * per connection the slot will use, up to max_inflight) open fresh ones now, so the slot does
+   * not pay for TCP (and TLS) handshakes. Never throws; a failure only shows at debug.
    */
-  prepare(): void {
+  prepare(due = 1): void {
     const now = this.opts.clock.now();
     if (now - this.lastSent < WARM_IDLE_MS || this.abort.signal.aborted) return;
     this.lastSent = now;
-    this.opts.client.warm(this.abort.signal).catch((err: unknown) => {
-      this.opts.logger.debug({ error: describeError(err) }, 'Connection warm-up failed');
-    });
+    // as many connections as the slot will use at once (undici opens one per concurrent request)
+    const connections = Math.max(1, Math.min(due, this.opts.maxInflight));
+    for (let i = 0; i < connections; i++) {
+      this.opts.client.warm(this.abort.signal).catch((err: unknown) => {
+        if (i === 0) this.opts.logger.debug({ error: describeError(err) }, 'Connection warm-up failed');
+      });
+    }
   }
 
   /** Starts one invocation for a fire event; never throws. */
@@ -176,7 +184,7 @@ export class Invoker {
     const first = this.attempt(slot, attempt);
     // The request is on its way (undici writes it on the next tick); the bookkeeping comes after.
     metrics.lateness((started - slot.nominal - fn.jitterOffsetMs) / 1000);
-    logger.info({ function: fn.id, schedule: slot.schedule, scheduled: new Date(slot.nominal).toISOString() }, 'Invoking');
+    logger.info({ function: fn.id, schedule: slot.schedule, scheduled: scheduledIso(slot.nominal) }, 'Invoking');
     let outcome = await first;
     for (; attempt <= fn.retries && !this.abort.signal.aborted; attempt++) {
       const wait = this.retryWait(outcome, attempt);

@@ -8,6 +8,7 @@
  */
 import { pino, type Logger, type DestinationStream } from 'pino';
 import type { LogEncoding } from './config.ts';
+import { isoMemo } from './iso-time.ts';
 
 export type { Logger } from 'pino';
 
@@ -27,6 +28,9 @@ const REDACT = [
   'headers.authorization',
   'err.config',
 ];
+
+/** pino's isoTime, memoized per millisecond (a burst writes thousands of lines per millisecond). */
+const isoNow = isoMemo();
 
 const CORE_KEYS = new Set(['level', 'time', 'msg']);
 
@@ -67,7 +71,7 @@ export function createLogger(opts: { encoding: LogEncoding; debug: boolean }, si
       level: opts.debug ? 'debug' : 'info',
       base: undefined,
       messageKey: 'msg',
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: () => `,"time":"${isoNow(Date.now())}"`,
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: REDACT, censor: '[REDACTED]' },
     },

@@ -6,6 +6,7 @@
 import type { Dispatcher } from 'undici';
 import type { Credentials } from '../auth/credentials.ts';
 import { GatewayError } from '../errors.ts';
+import { isoMemo } from '../iso-time.ts';
 import { USER_AGENT } from '../version.ts';
 import { excerpt, send, target, type HttpResponse } from './http.ts';
 import { parseFunctionList, parseNamespaceList, type GatewayFunction } from './types.ts';
@@ -50,6 +51,7 @@ export function isGone(err: unknown): boolean {
   return err instanceof GatewayError && (err.status === 403 || err.status === 404);
 }
 
+const scheduledIso = isoMemo();
 const MAX_LIST_BYTES = 64 * 1024 * 1024;
 const WARM_TIMEOUT_MS = 5_000;
 
@@ -95,7 +97,7 @@ export class GatewayClient {
       'user-agent': USER_AGENT,
       'x-connector': 'cron-connector',
       'x-topic': req.topic,
-      'x-cron-scheduled-time': new Date(req.scheduledAt).toISOString(),
+      'x-cron-scheduled-time': scheduledIso(req.scheduledAt),
       'x-cron-attempt': String(req.attempt),
       'x-cron-execution-id': req.executionId,
     };

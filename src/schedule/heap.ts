@@ -30,6 +30,23 @@ export class MinHeap<T> {
     return top;
   }
 
+  /**
+   * Counts, up to `limit`, the items `counted` accepts among those `tied` to the top (equal to
+   * it in order): those form a subtree at the root, so this visits O(tied) items, not the heap.
+   */
+  countTop(tied: (item: T) => boolean, counted: (item: T) => boolean, limit: number): number {
+    let count = 0;
+    const stack = this.items.length > 0 ? [0] : [];
+    while (stack.length > 0 && count < limit) {
+      const i = stack.pop() as number;
+      const item = this.items[i];
+      if (item === undefined || !tied(item)) continue;
+      if (counted(item)) count++;
+      stack.push(2 * i + 1, 2 * i + 2);
+    }
+    return count;
+  }
+
   /** Keeps only the items `keep` accepts, in O(n). */
   filter(keep: (item: T) => boolean): void {
     const kept = this.items.filter(keep);

@@ -38,7 +38,13 @@ export interface SchedulerOptions<T> {
    * Called once per upcoming slot, `leadMs` before it (or at once when it is nearer), so the
    * caller can get ready, e.g. open a connection; it must be cheap and must not throw.
    */
-  readonly prepare?: { readonly leadMs: number; readonly run: (at: number) => void };
+  readonly prepare?: {
+    readonly leadMs: number;
+    /** Entries due at the slot are counted up to this many (0: not counted). */
+    readonly countUpTo?: number;
+    /** `due`: how many entries fall due at `at`, at most countUpTo. */
+    readonly run: (at: number, due: number) => void;
+  };
 }
 
 interface Entry<T> {
@@ -169,7 +175,8 @@ export class Scheduler<T> {
     if (prepare !== undefined && this.preparedFor < top.next) {
       if (wait <= prepare.leadMs) {
         this.preparedFor = top.next;
-        prepare.run(top.next);
+        const at = top.next;
+        prepare.run(at, this.heap.countTop((e) => e.next === at, (e) => e.active, prepare.countUpTo ?? 0));
       } else wake = wait - prepare.leadMs;
     }
     const coarse = Math.min(wake, this.opts.maxSleepMs ?? MAX_SLEEP_MS);

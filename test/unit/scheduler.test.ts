@@ -165,18 +165,38 @@ describe('scheduler: the hot path', () => {
 });
 
 describe('scheduler: getting ready before a slot', () => {
-  function withPrepare(start: string, leadMs: number): { clock: ManualClock; fired: number[]; prepared: Array<{ at: number; slot: number }>; scheduler: Scheduler<string> } {
+  function withPrepare(start: string, leadMs: number): { clock: ManualClock; fired: number[]; prepared: Array<{ at: number; slot: number }>; dues: number[]; scheduler: Scheduler<string> } {
     const clock = new ManualClock(start);
     const fired: number[] = [];
     const prepared: Array<{ at: number; slot: number }> = [];
+    const dues: number[] = [];
     const scheduler = new Scheduler<string>({
       clock,
       onFire: (e) => fired.push(e.nominal),
-      prepare: { leadMs, run: (slot) => prepared.push({ at: clock.now(), slot }) },
+      prepare: { leadMs, countUpTo: 3, run: (slot, due) => (prepared.push({ at: clock.now(), slot }), dues.push(due)) },
     });
     scheduler.start();
-    return { clock, fired, prepared, scheduler };
+    return { clock, fired, prepared, dues, scheduler };
   }
+
+  it('should count the entries due at the slot, up to the limit', () => {
+    const { clock, dues, scheduler } = withPrepare('2026-01-01T00:00:00.000Z', 1000);
+    scheduler.add('a', compile('*/5 * * * * *'), 'A');
+    scheduler.add('b', compile('*/5 * * * * *'), 'B');
+    scheduler.add('c', compile('*/10 * * * * *'), 'C');
+    clock.advance(4000);
+    // 5 s: a and b (c is due at 10 s)
+    expect(dues).toEqual([2]);
+    for (let i = 0; i < 5; i++) scheduler.add(`more${i}`, compile('*/5 * * * * *'), 'M');
+    clock.advance(5000);
+    // 10 s: a, b, c and five more; counted up to 3
+    expect(dues).toEqual([2, 3]);
+    scheduler.remove('a');
+    for (let i = 0; i < 5; i++) scheduler.remove(`more${i}`);
+    clock.advance(5000);
+    // 15 s: b only (the removed entries still sit in the heap, and are not counted)
+    expect(dues).toEqual([2, 3, 1]);
+  });
 
   it('should call prepare once per slot, lead milliseconds before it, and still fire on the dot', () => {
     const { clock, fired, prepared, scheduler } = withPrepare('2026-01-01T00:00:00.000Z', 1000);
