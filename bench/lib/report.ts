@@ -4,7 +4,7 @@
  */
 import { fmtMs, fmtSummary, type SuiteResults } from '../suite.ts';
 import type { ImplFigures } from '../scenarios/lateness.ts';
-import type { Summary } from './stats.ts';
+import { summarize, type Summary } from './stats.ts';
 import { IMAGE_NODE_FLAGS } from './connector.ts';
 
 export const NOTES_START = '<!-- notes:start (kept across runs) -->';
@@ -32,6 +32,15 @@ export function extractNotes(existing: string | undefined): string {
   const b = existing.indexOf(NOTES_END);
   if (a < 0 || b < a) return '';
   return existing.slice(a + NOTES_START.length, b).trim();
+}
+
+/** Per run: the first slot's p99, and the worst p99 of the slots after it (steady state). */
+function slotSplit(f: ImplFigures): { first: Summary; steady: Summary } {
+  const first = f.runs.map((r) => r.perSlot[0]?.p99 ?? Number.NaN);
+  // slots where nothing arrived (the naive baseline falls behind at 10,000) have no p99
+  const later = (r: ImplFigures['runs'][number]): number[] => r.perSlot.slice(1).filter((s) => s.arrived > 0).map((s) => s.p99);
+  const steady = f.runs.map((r) => (later(r).length > 0 ? Math.max(...later(r)) : Number.NaN));
+  return { first: summarize(first), steady: summarize(steady) };
 }
 
 function latenessRow(n: number, slots: number, c: ImplFigures, naive: ImplFigures | undefined): string {
@@ -106,6 +115,16 @@ export function renderMarkdown(r: SuiteResults, notes: string): string {
       w(`With ${few.map((l) => `${l.size.n} × ${l.size.slots}`).join(', ')} invocations per run, a run's p99 is its maximum, and the first slot after start-up (a new connection, cold code) is one of them.`);
       w();
     }
+    w('The first slot after start-up runs on cold code (V8 compiles functions on first use and optimizes them after) and, for the connector, over connections opened one second before. Split per slot:');
+    w();
+    w('| N | connector: first slot p99 | connector: worst later slot p99 | naive: first slot p99 | naive: worst later slot p99 |');
+    w('|---|---|---|---|---|');
+    for (const l of r.lateness) {
+      const c = slotSplit(l.connector);
+      const nv = l.naive === undefined ? undefined : slotSplit(l.naive);
+      w(`| ${num(l.size.n)} | ${fmtSummary(c.first, fmtMs)} | ${fmtSummary(c.steady, fmtMs)} | ${nv === undefined ? '–' : fmtSummary(nv.first, fmtMs)} | ${nv === undefined ? '–' : fmtSummary(nv.steady, fmtMs)} |`);
+    }
+    w();
     w('| N | schedule | connector burst rate | connector CPU per invocation | gateway CPU | naive burst rate | naive CPU per invocation | log lines per invocation |');
     w('|---|---|---|---|---|---|---|---|');
     for (const l of r.lateness) {
