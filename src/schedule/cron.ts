@@ -145,7 +145,10 @@ function compileUncached(expression: string, timezone: string): CompileResult {
   if (!isValidTimezone(timezone)) return { ok: false, reason: `unknown time zone "${timezone}"` };
   let cron: Cron;
   try {
-    cron = new Cron(expression, { timezone, mode: '5-or-6-parts', paused: true });
+    // UTC as a fixed offset: croner then computes with plain date arithmetic instead of asking
+    // Intl for the zone's local time at every step (the same times, several times faster)
+    const zone = timezone === 'UTC' || timezone === 'Etc/UTC' ? { utcOffset: 0 } : { timezone };
+    cron = new Cron(expression, { ...zone, mode: '5-or-6-parts', paused: true });
   } catch (err) {
     return { ok: false, reason: cleanCronerMessage(err instanceof Error ? err.message : String(err)) };
   }

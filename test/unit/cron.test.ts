@@ -110,6 +110,9 @@ describe('memoized next()', () => {
       ['0 9 * * MON-FRI', 'America/New_York'],
       ['15 2 * * *', 'America/New_York'],
       ['0 0 29 2 *', 'UTC'],
+      // UTC is computed as a fixed offset: the same times as croner's zone arithmetic
+      ['30 1 * * 1-5', 'UTC'],
+      ['0 */6 * * *', 'Etc/UTC'],
     ];
     let seed = 42;
     const random = (): number => {
