@@ -8,23 +8,13 @@
  * BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { imageNodeFlags } from '../../test/support/image.ts';
 import { fileURLToPath } from 'node:url';
 import type { BenchGateway } from './gateway.ts';
 
-/**
- * The node flags the image starts the connector with (the Dockerfile's ENTRYPOINT, between the
- * node binary and the script), so the bench measures the connector as it runs in a Pod.
- */
+/** The node flags the image starts the connector with, so the bench measures it as it runs in a Pod. */
 export const IMAGE_NODE_FLAGS: readonly string[] = imageNodeFlags();
-
-function imageNodeFlags(): string[] {
-  const dockerfile = readFileSync(fileURLToPath(new URL('../../Dockerfile', import.meta.url)), 'utf8');
-  const line = dockerfile.split('\n').findLast((l) => l.startsWith('ENTRYPOINT '));
-  if (line === undefined) throw new Error('Dockerfile has no ENTRYPOINT');
-  const argv = JSON.parse(line.slice('ENTRYPOINT '.length)) as string[];
-  return argv.slice(1, -1);
-}
 
 export const CONNECTOR_ENTRY = process.env['BENCH_CONNECTOR'] ?? fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 

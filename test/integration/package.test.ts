@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runConnector, startConnector } from '../support/connector.ts';
+import { imageNodeFlags } from '../support/image.ts';
 import { cronFunction } from '../support/gateway.ts';
 import { callsOf, is, world } from '../helpers/fixture.ts';
 
@@ -54,13 +55,18 @@ describe('the package as the image installs it', () => {
   it('should print its version', async () => {
     const { version } = (await import('../../package.json', { with: { type: 'json' } })).default;
     const r = await runConnector({}, ['--version'], 10_000, { entry });
+    const flags = imageNodeFlags();
+    expect(flags.length).toBeGreaterThan(0);
+    const accepted = await exec(process.execPath, [...flags, '-e', 'process.stdout.write("ok")']);
+    expect(accepted.stdout).toBe('ok');
     expect([r.code, r.stdout.trim()]).toEqual([0, version]);
   });
 
   it('should run for real against the gateway from a read-only install and stop cleanly', async () => {
     const w = await world({ iam: { resource: ['dev:*'] } });
     w.gateway.setFunctions('dev', [cronFunction('packaged', '* * * * * *')]);
-    const connector = await startConnector({ ...w.env, log_encoding: 'json', http_port: '0', rebuild_interval: '1s' }, { entry });
+    // with the node flags of the image's ENTRYPOINT: a flag this runtime does not know fails here
+    const connector = await startConnector({ ...w.env, log_encoding: 'json', http_port: '0', rebuild_interval: '1s' }, { entry, nodeArgs: imageNodeFlags() });
     await connector.waitForLog(is('Added', { function: 'packaged.dev' }));
     await w.gateway.waitFor(() => callsOf(w.gateway, 'packaged', 'dev').length >= 1, 5000, 'an invocation');
     await connector.waitForLog(is('Response', { function: 'packaged.dev', status: 200 }));

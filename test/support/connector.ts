@@ -21,6 +21,8 @@ export interface StartOptions {
   args?: string[];
   /** Script to run instead of `dist/main.js` (for testing this harness). */
   entry?: string;
+  /** node flags before the script (e.g. the image's, from test/support/image.ts). */
+  nodeArgs?: string[];
 }
 
 export interface RunResult {
@@ -42,7 +44,7 @@ export function takeStartedConnectors(): ConnectorProcess[] {
 }
 
 export async function startConnector(env: Record<string, string>, opts: StartOptions = {}): Promise<ConnectorProcess> {
-  const child = await spawnNode(opts.entry ?? CONNECTOR_ENTRY, opts.args ?? [], env);
+  const child = await spawnNode(opts.entry ?? CONNECTOR_ENTRY, opts.args ?? [], env, opts.nodeArgs);
   return new ConnectorProcess(child);
 }
 
@@ -200,10 +202,10 @@ export class ConnectorProcess {
 }
 
 /** Spawns `node <entry> ...args`; resolves once the process is running. */
-function spawnNode(entry: string, args: string[], env: Record<string, string>): Promise<ChildProcess> {
+function spawnNode(entry: string, args: string[], env: Record<string, string>, nodeArgs: string[] = []): Promise<ChildProcess> {
   if (!existsSync(entry)) return Promise.reject(new Error(`${entry} does not exist; run \`npm run build\` first`));
   const inherited = process.env['PATH'] === undefined ? {} : { PATH: process.env['PATH'] };
-  const child = spawn(process.execPath, [entry, ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, entry, ...args], {
     env: { log_encoding: 'json', ...inherited, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
