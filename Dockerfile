@@ -59,9 +59,10 @@ EXPOSE 8081
 # runtime image use /usr/local/bin/node.
 # V8 flags, both measured by npm run bench (BENCHMARKS.md), which runs the connector with the
 # node flags of this line (so does the package test, which fails if this node rejects one):
-#   --max-semi-space-size=4 (MB) caps the young generation: a burst of invocations otherwise
-#     grows it to tens of MB of short-lived garbage (RSS at 1,000 functions on one slot: ~185 MB
-#     without it, ~125 MB with it, same lateness);
+#   --min/--max-semi-space-size=4 (MB) fix the young generation at 4 MB: a burst of invocations
+#     otherwise grows it to tens of MB of short-lived garbage (RSS at 1,000 functions on one
+#     slot: ~185 MB without it, ~125 MB with it, same lateness), and starting it at its full
+#     size saves a discovery pass the scavenges of a growing one;
 #   --heap-growing-percent=35 grows the old generation by 1.35x at a time instead of V8's dynamic
-#     factor (up to 4x): peak RSS of discovery at 100,000 functions 234-279 MB -> 209-223 MB.
-ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=4", "--heap-growing-percent=35", "/app/node_modules/cron-connector/dist/main.js"]
+#     factor (up to 4x): peak RSS of discovery at 100,000 functions 234-279 MB -> 210-230 MB.
+ENTRYPOINT ["/nodejs/bin/node", "--min-semi-space-size=4", "--max-semi-space-size=4", "--heap-growing-percent=35", "/app/node_modules/cron-connector/dist/main.js"]

@@ -71,6 +71,8 @@ export function functionId(name: string, namespace: string): string {
 
 export function hasTopic(annotation: string | undefined, topic: string): boolean {
   if (annotation === undefined) return false;
+  if (annotation === topic) return true;
+  if (!annotation.includes(',')) return annotation.trim() === topic;
   return annotation.split(',').some((t) => t.trim() === topic);
 }
 
