@@ -206,7 +206,11 @@ export class Scheduler<T> {
     if (deferred.length === 0) return;
     this.deferred = [];
     for (const { entry, after } of deferred) {
-      if (!entry.active) continue;
+      if (!entry.active) {
+        // removed while out of the heap: remove() counted it as stale in the heap
+        this.stale = Math.max(0, this.stale - 1);
+        continue;
+      }
       const next = entry.schedule.next(after);
       if (next === undefined) {
         entry.active = false;

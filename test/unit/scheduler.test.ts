@@ -164,6 +164,25 @@ describe('scheduler: the hot path', () => {
   });
 });
 
+describe('scheduler: entries between firing and rescheduling', () => {
+  it('should drop an entry removed in that turn, and keep one re-added in it', () => {
+    const { clock, fired, scheduler } = setup('2026-01-01T00:00:00.500Z');
+    scheduler.add('gone', compile('* * * * * *'), 'G');
+    scheduler.add('back', compile('* * * * * *'), 'B1');
+    clock.advance(500);
+    expect(fired.map((f) => f.key)).toEqual(['gone', 'back']);
+    // both are out of the heap until the next turn
+    scheduler.remove('gone');
+    scheduler.add('back', compile('*/2 * * * * *'), 'B2');
+    clock.advance(3000);
+    expect(fired.slice(2).map((f) => [f.key, f.payload, f.nominal - T0])).toEqual([
+      ['back', 'B2', 2000],
+      ['back', 'B2', 4000],
+    ]);
+    expect(scheduler.size).toBe(1);
+  });
+});
+
 describe('scheduler: getting ready before a slot', () => {
   function withPrepare(start: string, leadMs: number): { clock: ManualClock; fired: number[]; prepared: Array<{ at: number; slot: number }>; dues: number[]; scheduler: Scheduler<string> } {
     const clock = new ManualClock(start);
