@@ -91,10 +91,15 @@ export class Reconciler {
   private skipped = new Map<string, string>();
   private listings = new Map<string, Listing>();
   private passes = 0;
-  lastSuccessAt: number | undefined;
+  private lastSuccess: number | undefined;
 
   constructor(opts: ReconcilerOptions) {
     this.opts = opts;
+  }
+
+  /** When the last pass that read the gateway completed (for /readyz), ms since the epoch. */
+  get lastSuccessAt(): number | undefined {
+    return this.lastSuccess;
   }
 
   /** What is scheduled and what was rejected, as of the last pass. */
@@ -128,7 +133,7 @@ export class Reconciler {
     this.reportRejections(next);
     this.apply(plan, next, outcomes);
     this.state = next;
-    this.lastSuccessAt = clock.now();
+    this.lastSuccess = clock.now();
     this.opts.metrics.rebuild('success');
     this.opts.metrics.scheduledFunctions(next.functions.size);
     const summary = {

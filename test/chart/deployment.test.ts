@@ -142,6 +142,16 @@ describe('the Deployment without authentication', () => {
   });
 });
 
+/** The connector container's securityContext with the chart's defaults. */
+const CONTAINER_SECURITY_CONTEXT = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  privileged: false,
+  runAsNonRoot: true,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
 describe('the Deployment defaults', () => {
   it('runs exactly one replica and recreates it on upgrade', async () => {
     const { deployment } = await render(iamValues());
@@ -158,14 +168,7 @@ describe('the Deployment defaults', () => {
       fsGroup: 65532,
       seccompProfile: { type: 'RuntimeDefault' },
     });
-    expect(connector(deployment).securityContext).toEqual({
-      allowPrivilegeEscalation: false,
-      readOnlyRootFilesystem: true,
-      privileged: false,
-      runAsNonRoot: true,
-      capabilities: { drop: ['ALL'] },
-      seccompProfile: { type: 'RuntimeDefault' },
-    });
+    expect(connector(deployment).securityContext).toEqual(CONTAINER_SECURITY_CONTEXT);
     expect(podSpec(deployment).enableServiceLinks).toBe(false);
   });
 
@@ -210,15 +213,7 @@ describe('the Deployment with a custom security context', () => {
       runAsNonRoot: true,
       seccompProfile: { type: 'RuntimeDefault' },
     });
-    expect(connector(deployment).securityContext).toEqual({
-      allowPrivilegeEscalation: false,
-      readOnlyRootFilesystem: true,
-      privileged: false,
-      runAsNonRoot: true,
-      runAsUser: 10001,
-      capabilities: { drop: ['ALL'] },
-      seccompProfile: { type: 'RuntimeDefault' },
-    });
+    expect(connector(deployment).securityContext).toEqual({ ...CONTAINER_SECURITY_CONTEXT, runAsUser: 10001 });
   });
 });
 

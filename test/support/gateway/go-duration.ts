@@ -1,4 +1,9 @@
-/** Parses Go `time.Duration` strings (`2h`, `5s`, `1h30m`, `1.5h`, `300ms`) as used by `JwtIssuer.spec.tokenExpiry`. */
+/**
+ * Parses Go `time.Duration` strings (`2h`, `5s`, `1h30m`, `1.5h`, `300ms`) as used by
+ * `JwtIssuer.spec.tokenExpiry`. src/duration.ts parses the same syntax for the connector's own
+ * settings; the emulator keeps its own parser on purpose, so it never shares code (or a bug)
+ * with what it tests.
+ */
 
 const UNIT_MS: Readonly<Record<string, number>> = {
   ns: 1e-6,
