@@ -61,8 +61,9 @@ EXPOSE 8081
 # node flags of this line (so does the package test, which fails if this node rejects one):
 #   --min/--max-semi-space-size=4 (MB) fix the young generation at 4 MB: a burst of invocations
 #     otherwise grows it to tens of MB of short-lived garbage (RSS at 1,000 functions on one
-#     slot: ~185 MB without it, ~125 MB with it, same lateness), and starting it at its full
-#     size saves a discovery pass the scavenges of a growing one;
+#     slot, measured at 0decd58: 186 MB without it, 137 MB with it, same lateness), and starting
+#     it at its full size saves a discovery pass the scavenges of a growing one;
 #   --heap-growing-percent=35 grows the old generation by 1.35x at a time instead of V8's dynamic
-#     factor (up to 4x): peak RSS of discovery at 100,000 functions 234-279 MB -> 210-230 MB.
+#     factor: peak RSS of discovery at 100,000 functions 234-279 MB without it, 211-245 MB with
+#     it (BENCHMARKS.md; BENCH_IMAGE_FLAGS=0 npm run bench measures without the flags).
 ENTRYPOINT ["/nodejs/bin/node", "--min-semi-space-size=4", "--max-semi-space-size=4", "--heap-growing-percent=35", "/app/node_modules/cron-connector/dist/main.js"]

@@ -65,7 +65,7 @@ interface LastResult {
 type Attempt = { readonly ok: true; readonly res: InvokeResult } | { readonly ok: false; readonly error: unknown };
 
 /** An invocation connection idle this long may have been closed by the gateway (Node's default is 5 s). */
-export const WARM_IDLE_MS = 4_000;
+const WARM_IDLE_MS = 4_000;
 
 const scheduledIso = isoMemo();
 

@@ -9,9 +9,9 @@ export type SkipReason = 'overlap' | 'missed';
 
 export interface MetricsSink {
   /** One finished invocation (after retries): `code` is the HTTP status or "error". */
-  invocation(fn: { name: string; namespace: string }, code: string, seconds: number): void;
+  invocation(fn: FunctionRef, code: string, seconds: number): void;
   /** A retry attempt was made. */
-  retry(fn: { name: string; namespace: string }): void;
+  retry(fn: FunctionRef): void;
   lateness(seconds: number): void;
   scheduledFunctions(count: number): void;
   rebuild(result: RebuildResult): void;
@@ -19,6 +19,13 @@ export interface MetricsSink {
   skipped(reason: SkipReason, count?: number): void;
   /** Drops the per-function series of functions no longer scheduled (ids as `name.namespace`). */
   retainOnly(scheduled: ReadonlyMap<string, unknown>): void;
+}
+
+/** A function as metrics see it: `id` is `name.namespace` (the id retainOnly() is given). */
+export interface FunctionRef {
+  readonly id: string;
+  readonly name: string;
+  readonly namespace: string;
 }
 
 export const noMetrics: MetricsSink = {
@@ -32,11 +39,17 @@ export const noMetrics: MetricsSink = {
   retainOnly: () => undefined,
 };
 
+interface Count {
+  value: number;
+  /** How much of `value` prom-client has been given. */
+  exported: number;
+}
+
 interface FunctionSeries {
   readonly labels: { readonly function: string; readonly namespace: string };
   /** Invocations by final code. */
-  readonly codes: Map<string, number>;
-  retries: number;
+  readonly codes: Map<string, Count>;
+  readonly retries: Count;
 }
 
 export class PrometheusMetrics implements MetricsSink {
@@ -55,7 +68,8 @@ export class PrometheusMetrics implements MetricsSink {
   constructor() {
     const registers = [this.registry];
     // Per-function counts are kept in a plain map on the hot path and handed to prom-client when
-    // scraped: a labelled inc() hashes its labels each time (~10 µs per invocation in a burst).
+    // scraped, only what changed since the last scrape: a labelled inc() hashes its labels each
+    // time (~10 µs per invocation in a burst).
     const series = this.series;
     this.invocations = new Counter({
       name: 'cron_connector_invocations_total',
@@ -63,8 +77,13 @@ export class PrometheusMetrics implements MetricsSink {
       labelNames: ['function', 'namespace', 'code'],
       registers,
       collect(this: Counter<'function' | 'namespace' | 'code'>) {
-        this.reset();
-        for (const s of series.values()) for (const [code, n] of s.codes) this.inc({ ...s.labels, code }, n);
+        for (const s of series.values()) {
+          for (const [code, c] of s.codes) {
+            if (c.value === c.exported) continue;
+            this.inc({ ...s.labels, code }, c.value - c.exported);
+            c.exported = c.value;
+          }
+        }
       },
     });
     this.retries = new Counter({
@@ -73,8 +92,12 @@ export class PrometheusMetrics implements MetricsSink {
       labelNames: ['function', 'namespace'],
       registers,
       collect(this: Counter<'function' | 'namespace'>) {
-        this.reset();
-        for (const s of series.values()) if (s.retries > 0) this.inc(s.labels, s.retries);
+        for (const s of series.values()) {
+          const c = s.retries;
+          if (c.value === c.exported) continue;
+          this.inc(s.labels, c.value - c.exported);
+          c.exported = c.value;
+        }
       },
     });
     this.duration = new Histogram({
@@ -107,24 +130,25 @@ export class PrometheusMetrics implements MetricsSink {
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 1000 });
   }
 
-  private seriesOf(fn: { name: string; namespace: string }): FunctionSeries {
-    const id = `${fn.name}.${fn.namespace}`;
-    let s = this.series.get(id);
+  private seriesOf(fn: FunctionRef): FunctionSeries {
+    let s = this.series.get(fn.id);
     if (s === undefined) {
-      s = { labels: { function: fn.name, namespace: fn.namespace }, codes: new Map(), retries: 0 };
-      this.series.set(id, s);
+      s = { labels: { function: fn.name, namespace: fn.namespace }, codes: new Map(), retries: { value: 0, exported: 0 } };
+      this.series.set(fn.id, s);
     }
     return s;
   }
 
-  invocation(fn: { name: string; namespace: string }, code: string, seconds: number): void {
+  invocation(fn: FunctionRef, code: string, seconds: number): void {
     const { codes } = this.seriesOf(fn);
-    codes.set(code, (codes.get(code) ?? 0) + 1);
+    const c = codes.get(code);
+    if (c === undefined) codes.set(code, { value: 1, exported: 0 });
+    else c.value++;
     this.duration.observe(seconds);
   }
 
-  retry(fn: { name: string; namespace: string }): void {
-    this.seriesOf(fn).retries++;
+  retry(fn: FunctionRef): void {
+    this.seriesOf(fn).retries.value++;
   }
 
   /**
@@ -132,7 +156,12 @@ export class PrometheusMetrics implements MetricsSink {
    * deleted objects: otherwise churn grows memory, /metrics and Prometheus cardinality forever.
    */
   retainOnly(scheduled: ReadonlyMap<string, unknown>): void {
-    for (const id of this.series.keys()) if (!scheduled.has(id)) this.series.delete(id);
+    for (const [id, s] of this.series) {
+      if (scheduled.has(id)) continue;
+      for (const [code, c] of s.codes) if (c.exported > 0) this.invocations.remove({ ...s.labels, code });
+      if (s.retries.exported > 0) this.retries.remove(s.labels);
+      this.series.delete(id);
+    }
   }
 
   lateness(seconds: number): void {

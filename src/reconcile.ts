@@ -4,7 +4,7 @@
  * A pass never throws: whatever it could not read keeps its schedules, and every problem is
  * logged once per change, not once per pass.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Clock } from './clock.ts';
 import { formatDuration } from './duration.ts';
 import { ConnectorError, describeError } from './errors.ts';
@@ -172,7 +172,7 @@ export class Reconciler {
   private async listNamespace(namespace: string, remaining: () => number, signal?: AbortSignal): Promise<Outcome> {
     try {
       const listing = await this.opts.client.fetchFunctionList(namespace, remaining(), signal);
-      const digest = createHash('sha256').update(listing.body).digest('base64');
+      const digest = hash('sha256', listing.body, 'base64');
       const known = this.listings.get(namespace);
       if (known?.digest === digest) return { namespace, kind: 'selected', selection: known.selection, digest };
       const functions = parseFunctionList(listing.body, namespace, listing.path);

@@ -13,8 +13,11 @@ import { imageNodeFlags } from '../../test/support/image.ts';
 import { fileURLToPath } from 'node:url';
 import type { BenchGateway } from './gateway.ts';
 
-/** The node flags the image starts the connector with, so the bench measures it as it runs in a Pod. */
-export const IMAGE_NODE_FLAGS: readonly string[] = imageNodeFlags();
+/**
+ * The node flags the image starts the connector with, so the bench measures it as it runs in a
+ * Pod; BENCH_IMAGE_FLAGS=0 leaves them out (to measure what they change).
+ */
+export const IMAGE_NODE_FLAGS: readonly string[] = process.env['BENCH_IMAGE_FLAGS'] === '0' ? [] : imageNodeFlags();
 
 export const CONNECTOR_ENTRY = process.env['BENCH_CONNECTOR'] ?? fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 

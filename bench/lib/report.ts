@@ -232,7 +232,7 @@ export function renderMarkdown(r: SuiteResults, notes: string): string {
   w('- **Memory and CPU** of the measured process come from `/proc/<pid>/status` (VmRSS, VmHWM) and `/proc/<pid>/stat` (utime + stime), read by the harness.');
   w('- **Stdout** of the connector (JSON logs) is drained in chunks; lines are counted and only marker lines (`Discovery complete`, warnings, errors) are parsed.');
   w('- **Runs**: calibration once; lateness 3 runs per size; throughput 1 run per step; discovery 3 runs; idle and churn 1 run each (they take about one and three minutes). Smoke runs (`--smoke`) use tiny sizes and judge nothing.');
-  w('- Reproduce one scenario: `npm run build && node bench/run.ts --only=lateness` (prints the targets, writes nothing); re-run one into this report: `node bench/run.ts --only=churn --merge=bench/results.json`; profile the connector under a scenario: `BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" node bench/run.ts --only=discovery --no-write`; measure another build: `BENCH_CONNECTOR=/path/to/dist/main.js` (and `BENCH_REVISION` to label it).');
+  w('- Reproduce one scenario: `npm run build && node bench/run.ts --only=lateness` (prints the targets, writes nothing); re-run one into this report: `node bench/run.ts --only=churn --merge=bench/results.json`; profile the connector under a scenario: `BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" node bench/run.ts --only=discovery --no-write`; measure another build: `BENCH_CONNECTOR=/path/to/dist/main.js` (and `BENCH_REVISION` to label it); measure without the node flags of the image: `BENCH_IMAGE_FLAGS=0`.');
   w();
   w('## Notes');
   w();

@@ -53,7 +53,8 @@ export function isGone(err: unknown): boolean {
 
 const scheduledIso = isoMemo();
 const MAX_LIST_BYTES = 64 * 1024 * 1024;
-const WARM_TIMEOUT_MS = 5_000;
+/** Below the one-second lead of a warm-up, so a slow /healthz never holds a slot's invocations back. */
+const WARM_TIMEOUT_MS = 800;
 
 export function invocationPath(name: string, namespace: string, async: boolean): string {
   const prefix = async ? '/async-function/' : '/function/';

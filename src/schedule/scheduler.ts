@@ -54,6 +54,8 @@ interface Entry<T> {
   payload: T;
   next: number;
   active: boolean;
+  /** False between firing and rescheduling (the entry is then in `deferred`, not in the heap). */
+  inHeap: boolean;
 }
 
 export const MAX_SLEEP_MS = 30_000;
@@ -101,7 +103,7 @@ export class Scheduler<T> {
     this.remove(key);
     const next = schedule.next(this.opts.clock.now());
     if (next === undefined) return undefined;
-    const entry: Entry<T> = { key, schedule, payload, next, seq: this.seq++, active: true };
+    const entry: Entry<T> = { key, schedule, payload, next, seq: this.seq++, active: true, inHeap: true };
     this.entries.set(key, entry);
     this.heap.push(entry);
     if (this.running && next < this.armedFor) this.arm();
@@ -118,6 +120,7 @@ export class Scheduler<T> {
     if (entry === undefined) return false;
     entry.active = false;
     this.entries.delete(key);
+    if (!entry.inHeap) return true;
     this.stale++;
     if (this.stale > 1024 && this.stale > this.entries.size) this.compact();
     return true;
@@ -195,6 +198,7 @@ export class Scheduler<T> {
     let fired = 0;
     for (let top = this.dropStaleTop(); top !== undefined && top.next <= now && fired < FIRE_BATCH; top = this.dropStaleTop()) {
       this.heap.pop();
+      top.inHeap = false;
       this.fire(top, now);
       fired++;
     }
@@ -206,11 +210,7 @@ export class Scheduler<T> {
     if (deferred.length === 0) return;
     this.deferred = [];
     for (const { entry, after } of deferred) {
-      if (!entry.active) {
-        // removed while out of the heap: remove() counted it as stale in the heap
-        this.stale = Math.max(0, this.stale - 1);
-        continue;
-      }
+      if (!entry.active) continue;
       const next = entry.schedule.next(after);
       if (next === undefined) {
         entry.active = false;
@@ -218,6 +218,7 @@ export class Scheduler<T> {
         continue;
       }
       entry.next = next;
+      entry.inHeap = true;
       this.heap.push(entry);
     }
   }

@@ -41,6 +41,10 @@ export function useIamGateway(setup?: (t: IamGateway) => void): IamGateway {
     iam = await setupConnectorIam(gateway, { kube: t.kube });
     setup?.(t);
   });
-  afterEach(() => t.gateway.close());
+  afterEach(async () => {
+    await gateway?.close();
+    gateway = undefined;
+    iam = undefined;
+  });
   return t;
 }

@@ -438,6 +438,19 @@ describe('hardening: scale', () => {
     expect(beforeShutdown(connector).filter((l) => l.level === 'warn' || l.msg === 'Removed')).toEqual([]);
   });
 
+  it('should name the first 100 removals of a pass and count the rest in one line', async () => {
+    const w = await world();
+    w.gateway.setFunctions('bulk', Array.from({ length: 150 }, (_, i) => cronFunction(`fn-${i}`, NEVER)));
+    const connector = await start(w);
+    await connector.waitForLog(is('Discovery complete'), 20_000);
+    w.gateway.setFunctions('bulk', []);
+    const more = await connector.waitForLog(is('Removed more schedules'), 10_000);
+    expect(more).toMatchObject({ level: 'info', more: 150 - CHANGE_LINES_PER_PASS, removed: 150 });
+    expect(connector.logs.filter(is('Removed'))).toHaveLength(CHANGE_LINES_PER_PASS);
+    expect(connector.logs.filter(is('Removed'))[0]).toMatchObject({ reason: 'function deleted or no longer annotated' });
+    await expectStillUpThenStop(connector);
+  });
+
   it("should stay under the chart's memory limit with 10,000 functions", async () => {
     const w = await world();
     bulk(w);

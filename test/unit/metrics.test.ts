@@ -5,10 +5,27 @@ const seriesOf = async (m: PrometheusMetrics, name: string): Promise<string[]> =
   (await m.registry.metrics()).split('\n').filter((line) => line.startsWith(`${name}{`));
 
 describe('per-function series', () => {
+  it('should hand prom-client only what changed since the last scrape', async () => {
+    const m = new PrometheusMetrics();
+    const fn = { id: 'often.dev', name: 'often', namespace: 'dev' };
+    m.invocation(fn, '200', 0.01);
+    m.invocation(fn, '200', 0.01);
+    expect(await seriesOf(m, 'cron_connector_invocations_total')).toEqual(['cron_connector_invocations_total{function="often",namespace="dev",code="200"} 2']);
+    expect(await seriesOf(m, 'cron_connector_invocations_total')).toEqual(['cron_connector_invocations_total{function="often",namespace="dev",code="200"} 2']);
+    m.invocation(fn, '200', 0.01);
+    m.invocation(fn, '502', 0.01);
+    m.retry(fn);
+    expect(await seriesOf(m, 'cron_connector_invocations_total')).toEqual([
+      'cron_connector_invocations_total{function="often",namespace="dev",code="200"} 3',
+      'cron_connector_invocations_total{function="often",namespace="dev",code="502"} 1',
+    ]);
+    expect(await seriesOf(m, 'cron_connector_invocation_retries_total')).toEqual(['cron_connector_invocation_retries_total{function="often",namespace="dev"} 1']);
+  });
+
   it('should drop the series of functions no longer scheduled and keep the others', async () => {
     const m = new PrometheusMetrics();
-    const kept = { name: 'kept', namespace: 'dev' };
-    const gone = { name: 'gone', namespace: 'dev' };
+    const kept = { id: 'kept.dev', name: 'kept', namespace: 'dev' };
+    const gone = { id: 'gone.dev', name: 'gone', namespace: 'dev' };
     m.invocation(kept, '200', 0.01);
     m.invocation(gone, '200', 0.01);
     m.invocation(gone, '503', 0.01);
@@ -22,14 +39,13 @@ describe('per-function series', () => {
       'cron_connector_invocations_total{function="kept",namespace="dev",code="200"} 1',
     ]);
     expect(await seriesOf(m, 'cron_connector_invocation_retries_total')).toEqual([]);
-    // unlabelled totals are not per function and stay
-    expect(await seriesOf(m, 'cron_connector_invocation_duration_seconds_count')).toHaveLength(0);
-    expect((await m.registry.metrics())).toContain('cron_connector_invocation_duration_seconds_count 3');
+    // the duration histogram is not per function and keeps every invocation
+    expect(await m.registry.metrics()).toContain('cron_connector_invocation_duration_seconds_count 3');
   });
 
   it('should count a function again from zero when it comes back', async () => {
     const m = new PrometheusMetrics();
-    const fn = { name: 'back', namespace: 'dev' };
+    const fn = { id: 'back.dev', name: 'back', namespace: 'dev' };
     m.invocation(fn, '200', 0.01);
     m.retainOnly(new Map());
     m.invocation(fn, '200', 0.01);

@@ -181,6 +181,24 @@ describe('scheduler: entries between firing and rescheduling', () => {
     ]);
     expect(scheduler.size).toBe(1);
   });
+
+  it('should count as stale only removed entries that are still in the heap', () => {
+    const { clock, fired, scheduler } = setup('2026-01-01T00:00:00.500Z');
+    const stale = (): number => (scheduler as unknown as { stale: number }).stale;
+    const every = compile('* * * * * *');
+    for (let i = 0; i < 3000; i++) scheduler.add(`f${i}`, every, 'F');
+    clock.advance(500);
+    // one batch fired and waits to be rescheduled; the rest is still in the heap
+    expect(fired).toHaveLength(FIRE_BATCH);
+    for (let i = 0; i < 2000; i++) scheduler.remove(`f${i}`);
+    // 2,000 removed: 256 of them were out of the heap; removing more than half compacted the heap
+    expect(stale()).toBeGreaterThanOrEqual(0);
+    clock.advance(1000);
+    expect(stale()).toBe(0);
+    expect(new Set(fired.slice(FIRE_BATCH).map((f) => f.key)).size).toBe(1000);
+    expect(fired.slice(FIRE_BATCH).every((f) => Number(f.key.slice(1)) >= 2000 || f.nominal === T0 + 1000)).toBe(true);
+    expect(scheduler.size).toBe(1000);
+  });
 });
 
 describe('scheduler: getting ready before a slot', () => {
