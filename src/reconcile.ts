@@ -18,7 +18,6 @@ import {
   EMPTY_STATE,
   desiredState,
   planChanges,
-  scheduleKey,
   selectNamespace,
   type DesiredState,
   type NamespaceOutcome,
@@ -69,7 +68,7 @@ type Outcome = NamespaceOutcome & { readonly digest?: string };
  * (~4 MB per 100,000 schedules).
  */
 export function entryKey(fn: DesiredFunction, s: CompiledSchedule): string {
-  return [fn.id, scheduleKey(s)].join('|');
+  return [fn.id, s.key].join('|');
 }
 
 async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
@@ -126,7 +125,7 @@ export class Reconciler {
     );
     // A pass cut short by shutdown is not a failure of the gateway: report and change nothing.
     if (signal?.aborted === true) return this.unchanged();
-    const next = desiredState(outcomes, this.state, this.opts.defaults);
+    const next = desiredState(outcomes, this.state);
     const plan = planChanges(this.state.functions, next.functions);
     this.rememberListings(outcomes);
     this.reportNamespaces(outcomes);

@@ -17,7 +17,6 @@ export interface NamespaceSelection {
 }
 
 export type NamespaceOutcome =
-  | { readonly namespace: string; readonly kind: 'listed'; readonly functions: readonly GatewayFunction[] }
   | { readonly namespace: string; readonly kind: 'selected'; readonly selection: NamespaceSelection }
   | { readonly namespace: string; readonly kind: 'gone'; readonly reason: string }
   | { readonly namespace: string; readonly kind: 'failed'; readonly error: string };
@@ -63,20 +62,15 @@ function addSelection(selection: NamespaceSelection, into: { functions: Map<stri
   for (const r of selection.rejected) into.rejected.set(r.id, r);
 }
 
-export function desiredState(outcomes: readonly NamespaceOutcome[], previous: DesiredState, defaults: SelectionDefaults): DesiredState {
+export function desiredState(outcomes: readonly NamespaceOutcome[], previous: DesiredState): DesiredState {
   const next = { functions: new Map<string, DesiredFunction>(), rejected: new Map<string, Rejection>() };
   const failed = new Set<string>();
   for (const outcome of outcomes) {
-    if (outcome.kind === 'listed') addSelection(selectNamespace(outcome.functions, previous, defaults), next);
-    else if (outcome.kind === 'selected') addSelection(outcome.selection, next);
+    if (outcome.kind === 'selected') addSelection(outcome.selection, next);
     else if (outcome.kind === 'failed') failed.add(outcome.namespace);
   }
   carryOver(previous, failed, next);
   return next;
-}
-
-export function scheduleKey(s: CompiledSchedule): string {
-  return s.key;
 }
 
 export interface ScheduleChange {
@@ -94,11 +88,11 @@ export interface Plan {
 }
 
 function splitByKey(before: DesiredFunction, after: DesiredFunction): { add: CompiledSchedule[]; remove: CompiledSchedule[] } {
-  const beforeKeys = new Set(before.schedules.map(scheduleKey));
-  const afterKeys = new Set(after.schedules.map(scheduleKey));
+  const beforeKeys = new Set(before.schedules.map((s) => s.key));
+  const afterKeys = new Set(after.schedules.map((s) => s.key));
   return {
-    add: after.schedules.filter((s) => !beforeKeys.has(scheduleKey(s))),
-    remove: before.schedules.filter((s) => !afterKeys.has(scheduleKey(s))),
+    add: after.schedules.filter((s) => !beforeKeys.has(s.key)),
+    remove: before.schedules.filter((s) => !afterKeys.has(s.key)),
   };
 }
 

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { invocationPath } from '../../src/gateway/client.ts';
 import { parseFunctionList } from '../../src/gateway/types.ts';
 import { selectFunction } from '../../src/schedule/annotations.ts';
-import { EMPTY_STATE, desiredState } from '../../src/schedule/desired.ts';
+import { EMPTY_STATE, desiredState, selectNamespace } from '../../src/schedule/desired.ts';
 import {
   ANNOTATION_CASES,
   LIST_BODY_CASES,
@@ -62,7 +62,7 @@ describe('the list body corpus', () => {
       expect(parse).toThrow(c.expect.error);
       return;
     }
-    const state = desiredState([{ namespace: 'ns', kind: 'listed', functions: parse() }], EMPTY_STATE, defaults);
+    const state = desiredState([{ namespace: 'ns', kind: 'selected', selection: selectNamespace(parse(), EMPTY_STATE, defaults) }], EMPTY_STATE);
     const added = Object.fromEntries([...state.functions.values()].map((f) => [f.name, f.schedules.map((s) => s.expression)]));
     expect(added).toEqual(c.expect.added ?? {});
     const rejected = [...state.rejected.values()];

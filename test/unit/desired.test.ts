@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { GatewayFunction } from '../../src/gateway/types.ts';
-import { EMPTY_STATE, desiredState, planChanges, type DesiredState, type NamespaceOutcome } from '../../src/schedule/desired.ts';
+import { EMPTY_STATE, desiredState, planChanges, selectNamespace, type DesiredState, type NamespaceOutcome } from '../../src/schedule/desired.ts';
 
 const defaults = { topic: 'cron-function', timezone: 'UTC', async: false, retries: 2 };
 
@@ -8,12 +8,22 @@ function cron(name: string, namespace: string, schedule: string, extra: Record<s
   return { name, namespace, annotations: { topic: 'cron-function', schedule, ...extra } };
 }
 
-function listed(namespace: string, ...functions: GatewayFunction[]): NamespaceOutcome {
+/** A namespace that answered with these functions; selected in pass() as the Reconciler does. */
+interface Listed {
+  readonly namespace: string;
+  readonly kind: 'listed';
+  readonly functions: readonly GatewayFunction[];
+}
+
+function listed(namespace: string, ...functions: GatewayFunction[]): Listed {
   return { namespace, kind: 'listed', functions };
 }
 
-function pass(previous: DesiredState, ...outcomes: NamespaceOutcome[]): DesiredState {
-  return desiredState(outcomes, previous, defaults);
+function pass(previous: DesiredState, ...outcomes: Array<NamespaceOutcome | Listed>): DesiredState {
+  const selected = outcomes.map((o): NamespaceOutcome =>
+    o.kind === 'listed' ? { namespace: o.namespace, kind: 'selected', selection: selectNamespace(o.functions, previous, defaults) } : o,
+  );
+  return desiredState(selected, previous);
 }
 
 function summary(prev: DesiredState, next: DesiredState): { add: string[]; remove: string[]; update: string[] } {
