@@ -362,7 +362,10 @@ process.on('message', (message: { id: number } & GatewayCommand) => {
 const shutdown = (): void => {
   server.closeAllConnections();
   server.close();
-  void tokens.remove().finally(() => process.exit(0));
+  tokens.remove().then(
+    () => process.exit(0),
+    () => process.exit(0),
+  );
 };
 process.on('disconnect', shutdown);
 process.on('SIGTERM', shutdown);

@@ -7,6 +7,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDuration } from './duration.ts';
 import { ConfigError, type ConfigIssue } from './errors.ts';
+import { hasControlCharacters } from './text.ts';
 
 export type LogEncoding = 'console' | 'json';
 
@@ -177,7 +178,7 @@ function readAuth(r: Reader, gatewayUrl: string, warnings: string[]): AuthConfig
 }
 
 const noControlChars = (v: string): string | undefined =>
-  /[\u0000-\u001f\u007f]/.test(v) ? 'a value without control characters' : undefined;
+  hasControlCharacters(v) ? 'a value without control characters' : undefined;
 
 /** Parses the environment. Pure: no file system access. Throws ConfigError listing every issue. */
 export function parseConfig(env: Env): Config {

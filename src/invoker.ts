@@ -144,17 +144,26 @@ export class Invoker {
     }
     const slot: Slot = { fn, schedule: schedule.expression, nominal, following, executionId: undefined };
     this.running.set(fn.id, (this.running.get(fn.id) ?? 0) + 1);
-    const task =
+    const started =
       fn.jitterOffsetMs > 0
         ? sleep(this.opts.clock, fn.jitterOffsetMs, this.abort.signal).then(() => this.limiter.run(() => this.deliver(slot)))
         : this.limiter.run(() => this.deliver(slot));
+    // deliver() reports its own failures; a throw here is a bug, logged rather than left unhandled
+    const task: Promise<void> = started.then(
+      () => this.settled(task, fn.id),
+      (err: unknown) => {
+        logger.error({ function: fn.id, error: describeError(err) }, 'Invocation crashed');
+        this.settled(task, fn.id);
+      },
+    );
     this.pending.add(task);
-    void task.finally(() => {
-      this.pending.delete(task);
-      const left = (this.running.get(fn.id) ?? 1) - 1;
-      if (left > 0) this.running.set(fn.id, left);
-      else this.running.delete(fn.id);
-    });
+  }
+
+  private settled(task: Promise<void>, functionId: string): void {
+    this.pending.delete(task);
+    const left = (this.running.get(functionId) ?? 1) - 1;
+    if (left > 0) this.running.set(functionId, left);
+    else this.running.delete(functionId);
   }
 
   /** Waits for every call in flight, up to `timeoutMs`; returns how many were still running. */

@@ -47,7 +47,7 @@ export function toConsoleLine(jsonLine: string): string {
     if (!CORE_KEYS.has(key)) fields[key] = value;
   }
   const extra = Object.keys(fields).length > 0 ? `\t${JSON.stringify(fields)}` : '';
-  return `${String(entry.time)}\t${String(entry.level)}\t${String(entry.msg ?? '')}${extra}\n`;
+  return `${String(entry.time)}\t${String(entry.level)}\t${typeof entry.msg === 'string' ? entry.msg : ''}${extra}\n`;
 }
 
 function consoleSink(target: LogSink): LogSink {
@@ -60,7 +60,7 @@ function consoleSink(target: LogSink): LogSink {
 export interface LoggerHandle {
   readonly logger: Logger;
   /** Writes out anything buffered; call before the process exits. */
-  flush(): void;
+  readonly flush: () => void;
 }
 
 export function createLogger(opts: { encoding: LogEncoding; debug: boolean }, sink?: LogSink): LoggerHandle {

@@ -143,8 +143,13 @@ export class Reconciler {
       added: plan.add.reduce((n, c) => n + c.schedules.length, 0),
       removed: plan.remove.reduce((n, c) => n + c.schedules.length, 0),
     };
-    const { ok: _ok, ...counts } = summary;
-    const fields = { ...counts, rejected: next.rejected.size, duration: formatDuration(clock.now() - started) };
+    const fields = {
+      namespaces: summary.namespaces,
+      functions: summary.functions,
+      schedules: summary.schedules,
+      added: summary.added,
+      removed: summary.removed,
+      rejected: next.rejected.size, duration: formatDuration(clock.now() - started) };
     if (this.passes++ === 0) logger.info(fields, 'Discovery complete');
     else logger.debug(fields, 'Discovery complete');
     return summary;

@@ -148,12 +148,12 @@ export class ConnectorRun {
         reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last events: ${JSON.stringify(this.events.slice(-3))} ${this.stderr.join('').slice(-500)}`));
       }, timeoutMs);
       this.waiters.add(waiter);
-      void this.exited.then((e) => {
+      this.exited.then((e) => {
         if (!this.waiters.has(waiter)) return;
         clearTimeout(timer);
         this.waiters.delete(waiter);
         reject(new Error(`connector exited (${e.code ?? e.signal}) while waiting for ${what}: ${this.stderr.join('').slice(-1000)}`));
-      });
+      }, reject);
     });
   }
 

@@ -106,11 +106,11 @@ function parseRetries(value: string | undefined, fallback: number): number | str
   return `${ANNOTATION.retries} must be a whole number from 0 to ${MAX_RETRIES}, found ${JSON.stringify(value.slice(0, 64))}`;
 }
 
-function parseConcurrency(value: string | undefined): Concurrency | string {
+function parseConcurrency(value: string | undefined): { readonly concurrency: Concurrency } | { readonly problem: string } {
   const v = (value ?? '').trim().toLowerCase();
-  if (v === '' || v === 'allow') return 'allow';
-  if (v === 'forbid') return 'forbid';
-  return `${ANNOTATION.concurrency} must be allow or forbid, found ${JSON.stringify((value ?? '').slice(0, 64))}`;
+  if (v === '' || v === 'allow') return { concurrency: 'allow' };
+  if (v === 'forbid') return { concurrency: 'forbid' };
+  return { problem: `${ANNOTATION.concurrency} must be allow or forbid, found ${JSON.stringify((value ?? '').slice(0, 64))}` };
 }
 
 export const MAX_TOPIC_HEADER = 1024;
@@ -196,8 +196,9 @@ export function selectFunction(
   if (typeof async === 'string') return reject(async);
   const retries = parseRetries(fn.annotations[ANNOTATION.retries], defaults.retries);
   if (typeof retries === 'string') return reject(retries);
-  const concurrency = parseConcurrency(fn.annotations[ANNOTATION.concurrency]);
-  if (concurrency !== 'allow' && concurrency !== 'forbid') return reject(concurrency);
+  const parsedConcurrency = parseConcurrency(fn.annotations[ANNOTATION.concurrency]);
+  if ('problem' in parsedConcurrency) return reject(parsedConcurrency.problem);
+  const { concurrency } = parsedConcurrency;
   const jitterOffsetMs = parseJitter(fn.annotations[ANNOTATION.jitter], id);
   if (typeof jitterOffsetMs === 'string') return reject(jitterOffsetMs);
   const schedules = reasonOrSchedules(fn, defaults, timezone);

@@ -4,6 +4,7 @@
  * day-of-week combine with OR as in Vixie cron. DST follows croner (see docs/adr/0002).
  */
 import { Cron } from 'croner';
+import { hasControlCharacters } from '../text.ts';
 import { isValidTimezone } from '../config.ts';
 
 export interface CompiledSchedule {
@@ -12,7 +13,7 @@ export interface CompiledSchedule {
   /** `<timezone>|<expression>`: equal keys schedule the same slots. */
   readonly key: string;
   /** The first fire time strictly after `afterMs`, or undefined when there is none. */
-  next(afterMs: number): number | undefined;
+  readonly next: (afterMs: number) => number | undefined;
 }
 
 export const MAX_EXPRESSION_LENGTH = 256;
@@ -139,7 +140,7 @@ function compileUncached(expression: string, timezone: string): CompileResult {
   if (expression.length > MAX_EXPRESSION_LENGTH) {
     return { ok: false, reason: `expression longer than ${MAX_EXPRESSION_LENGTH} characters` };
   }
-  if (/[\u0000-\u001f\u007f]/.test(expression)) return { ok: false, reason: 'expression contains control characters' };
+  if (hasControlCharacters(expression)) return { ok: false, reason: 'expression contains control characters' };
   const problem = fieldProblem(expression) ?? rangeProblem(expression);
   if (problem !== undefined) return { ok: false, reason: problem };
   if (!isValidTimezone(timezone)) return { ok: false, reason: `unknown time zone "${timezone}"` };

@@ -26,7 +26,7 @@ export interface FireEvent<T> {
    * the slot is handed over before that time is computed (a croner computation, up to a
    * millisecond on cold code, would otherwise delay every single-function slot).
    */
-  following(): number | undefined;
+  readonly following: () => number | undefined;
 }
 
 export interface SchedulerOptions<T> {

@@ -4,9 +4,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
-import { Deployment, type IDeployment } from 'kubernetes-models/apps/v1/Deployment';
-import { Service, type IService } from 'kubernetes-models/v1/Service';
-import { ServiceAccount, type IServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
+import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { Service } from 'kubernetes-models/v1/Service';
+import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import type { Manifest } from './helm.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -38,13 +38,13 @@ const structurallyChecked = new Set(['ServiceMonitor']);
 export function validateManifest(doc: Manifest): void {
   switch (doc.kind) {
     case 'Deployment':
-      new Deployment(doc as unknown as IDeployment).validate();
+      new Deployment(doc).validate();
       return;
     case 'Service':
-      new Service(doc as unknown as IService).validate();
+      new Service(doc).validate();
       return;
     case 'ServiceAccount':
-      new ServiceAccount(doc as unknown as IServiceAccount).validate();
+      new ServiceAccount(doc).validate();
       return;
     case 'Policy':
     case 'Role':
@@ -58,7 +58,7 @@ export function validateManifest(doc: Manifest): void {
 
 /** The rendered Deployment as a typed kubernetes-models object (validated). */
 export function asDeployment(doc: Manifest): Deployment {
-  const deployment = new Deployment(doc as unknown as IDeployment);
+  const deployment = new Deployment(doc);
   deployment.validate();
   return deployment;
 }

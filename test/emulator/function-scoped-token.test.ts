@@ -1,6 +1,6 @@
 import { decodeJwt } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { cronFunction, startGateway } from '../support/gateway.ts';
+import { cronFunction } from '../support/gateway.ts';
 import { call, exchange, exchangeForm, postToken } from './client.ts';
 import { useIamGateway } from './iam-gateway.ts';
 

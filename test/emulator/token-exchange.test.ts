@@ -40,7 +40,7 @@ describe('token exchange', () => {
 
   it('accepts the fields in the query string, like the walkthrough curl', async () => {
     const query = new URLSearchParams(exchangeForm(await t.iam.serviceAccountToken()));
-    const reply = await call(t.gateway, `/oauth/token?${query}`, { method: 'POST' });
+    const reply = await call(t.gateway, `/oauth/token?${query.toString()}`, { method: 'POST' });
 
     expect(reply.status).toBe(200);
     expect(JSON.parse(reply.text)).toHaveProperty('access_token');

@@ -24,6 +24,9 @@ import { MiB, chartMemoryLimitBytes, processMemory } from '../support/process-me
 import { CHANGE_LINES_PER_PASS } from '../../src/reconcile.ts';
 import { callsOf, is, world, type World } from '../helpers/fixture.ts';
 
+/** A log field as text ('' or `fallback` when absent or not a string). */
+const str = (value: unknown, fallback = ''): string => (typeof value === 'string' ? value : fallback);
+
 const CANNOT = 'Cannot schedule function';
 const UNREADABLE = 'Namespace unreadable, keeping its schedules';
 const DISCOVERY_FAILED = 'Discovery failed, keeping current schedules';
@@ -105,7 +108,7 @@ describe('hardening: the annotation corpus', () => {
       }
       if (added.length > 0) problem(`Added ${added.length} schedule(s)`);
       if (warnings.length !== 1) problem(`warned ${warnings.length} times over ${passes(connector)} passes`);
-      const reason = String(warnings[0]?.reason ?? '');
+      const reason = str(warnings[0]?.reason);
       if (warnings.length > 0 && !c.expect.reason.test(reason)) problem(`reason "${reason}" does not match ${String(c.expect.reason)}`);
       if (c.expect.names !== undefined && !namesValue(reasonDetail(reason), c.expect.names)) problem(`reason "${reasonDetail(reason)}" does not name ${c.expect.names}, the value written`);
     });
@@ -190,7 +193,7 @@ describe('hardening: names', () => {
       HEADER_UNSAFE_TOPICS.map((t) => {
         const failure = connector.logs.find(is('Invocation failed', { function: `${t.name}.dev` }));
         const calls = callsOf(w.gateway, t.name, 'dev').length;
-        return [t.label, calls > 0 ? 'invoked' : `not invoked: ${String(failure?.error ?? 'no attempt logged')}`];
+        return [t.label, calls > 0 ? 'invoked' : `not invoked: ${str(failure?.error, 'no attempt logged')}`];
       }),
     );
     expect(outcome).toEqual(Object.fromEntries(HEADER_UNSAFE_TOPICS.map((t) => [t.label, 'invoked'])));
@@ -223,7 +226,7 @@ describe('hardening: function lists of the wrong shape', () => {
       if (answered < 4) problem(`only ${answered} scripted answers`);
       if (c.expect.kind === 'unreadable') {
         if (unreadable.length !== answered) problem(`reported ${unreadable.length} times for ${answered} answers`);
-        const error = String(unreadable[0]?.error ?? '');
+        const error = str(unreadable[0]?.error);
         if (!c.expect.error.test(error)) problem(`error "${error}" does not match ${String(c.expect.error)}`);
         if (mine.some(is('Added'))) problem('scheduled something');
         return;
@@ -326,7 +329,7 @@ describe('hardening: redirects', () => {
       expect(reports.length, ns).toBe(listRequests(w.gateway, ns).filter((r) => r.scriptedResponse !== undefined).length);
       expect(String(reports[0]?.error), ns).toMatch(/answered 30\d/);
     }
-    expect(connector.logs.filter((l) => String(l.function ?? '').startsWith('lure.'))).toEqual([]);
+    expect(connector.logs.filter((l) => str(l.function).startsWith('lure.'))).toEqual([]);
   });
 
   it('should not send the projected token where a redirected token exchange points', async () => {

@@ -151,9 +151,11 @@ export class ConnectorProcess {
       };
       const timer = setTimeout(() => fail(`Timed out after ${timeoutMs} ms`), timeoutMs);
       this.#waiters.add(waiter);
-      void this.exited.then(({ code, signal }) => {
-        if (this.#waiters.has(waiter)) fail(`Connector exited (code ${code}, signal ${signal})`);
-      });
+      this.exited
+        .then(({ code, signal }) => {
+          if (this.#waiters.has(waiter)) fail(`Connector exited (code ${code}, signal ${signal})`);
+        })
+        .catch(fail);
     });
   }
 

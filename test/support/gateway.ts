@@ -123,7 +123,9 @@ export class GatewayEmulator {
     const url = await listenOnLoopback(server, opts.tls === undefined ? 'http' : 'https');
     const systemIssuer = await SystemIssuer.create(opts.systemIssuer ?? url);
     const gateway = new GatewayEmulator(server, url, { mode, basicAuth: opts.basicAuth, systemIssuer }, defaultLifetime);
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => void gateway.#onRequest(req, res));
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      gateway.#onRequest(req, res).catch((err: unknown) => res.destroy(err instanceof Error ? err : new Error(String(err))));
+    });
     return gateway;
   }
 
@@ -312,8 +314,8 @@ export class GatewayEmulator {
   }
 }
 
-async function notFound(): Promise<void> {
-  throw new HttpError(404, 'not found');
+function notFound(): Promise<void> {
+  return Promise.reject(new HttpError(404, 'not found'));
 }
 
 function parseRequestUrl(raw: string | undefined): URL {

@@ -24,12 +24,12 @@ export async function waitFor(
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
-      reject(signal.reason);
+      reject(asError(signal.reason));
       return;
     }
     const onAbort = (): void => {
       clearTimeout(timer);
-      reject(signal?.reason);
+      reject(asError(signal?.reason));
     };
     const timer = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
@@ -42,4 +42,8 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 /** Milliseconds since the epoch with sub-millisecond precision. */
 export function preciseNow(): number {
   return performance.timeOrigin + performance.now();
+}
+
+function asError(reason: unknown): Error {
+  return reason instanceof Error ? reason : new Error(String(reason));
 }

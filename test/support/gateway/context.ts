@@ -16,7 +16,7 @@ export interface GatewayContext {
   /** Aborts when the gateway closes: pending delays and hangs end. */
   readonly closing: AbortSignal;
   /** Lifetime of access tokens issued for subject tokens from `issuer`. */
-  lifetimeSeconds(issuer: StoredJwtIssuer): number;
+  readonly lifetimeSeconds: (issuer: StoredJwtIssuer) => number;
 }
 
 export interface GatewayRequest {
