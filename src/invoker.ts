@@ -24,7 +24,8 @@ import type { DesiredFunction } from './schedule/annotations.ts';
 import type { FireEvent } from './schedule/scheduler.ts';
 
 export interface InvokerOptions {
-  readonly client: GatewayClient;
+  /** The gateway calls an invoker makes (a GatewayClient; tests pass a fake). */
+  readonly client: Pick<GatewayClient, 'invoke' | 'warm'>;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics: MetricsSink;

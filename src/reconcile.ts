@@ -27,7 +27,8 @@ import {
 import type { Scheduler } from './schedule/scheduler.ts';
 
 export interface ReconcilerOptions {
-  readonly client: GatewayClient;
+  /** The gateway calls discovery makes (a GatewayClient; tests pass a fake). */
+  readonly client: Pick<GatewayClient, 'listNamespaces' | 'fetchFunctionList'>;
   readonly scheduler: Scheduler<DesiredFunction>;
   readonly clock: Clock;
   readonly logger: Logger;

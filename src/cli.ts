@@ -1,0 +1,134 @@
+/**
+ * The command line, run by src/main.ts once the runtime is known to be good. With main.ts, the
+ * only place that reads the process environment; it exits only through the `exit` it is given.
+ *   cron-connector            run the connector
+ *   cron-connector doctor     check the configuration, credentials and discovery (src/cli/doctor/command.ts)
+ *   cron-connector next       print the next fire times of a schedule (src/cli/next.ts)
+ *   cron-connector --version  print the version
+ *   cron-connector --help     print usage
+ */
+import { runDoctor } from './cli/doctor/command.ts';
+import type { Io } from './cli/io.ts';
+import { runNext } from './cli/next.ts';
+import { systemClock } from './clock.ts';
+import { DEFAULTS, loadConfig, type Config } from './config.ts';
+import { ConfigError, describeError } from './errors.ts';
+import { VERSION } from './version.ts';
+
+const HELP = `cron-connector ${VERSION}: invokes OpenFaaS functions on cron schedules, with IAM-scoped credentials.
+
+Usage:
+  cron-connector             run the connector (configured by environment variables)
+  cron-connector doctor [--json]
+                             check the configuration, the projected token, the token exchange and
+                             discovery with the same environment; each failure with cause and fix
+  cron-connector next '<schedule>' [--tz Zone] [-n N] [--from ISO] [--json]
+                             the next N (default 5) fire times of a schedule, local and UTC
+  cron-connector --version   print the version
+  cron-connector --help      print this help
+  cron-connector <command> --help   help for doctor and next
+
+Environment (default):
+  gateway_url              required: OpenFaaS gateway base URL
+  system_issuer            (unset) IAM mode: the OpenFaaS system issuer URL
+  token_mount_path         (${DEFAULTS.token_mount_path}) directory holding openfaas-token
+  token_url                (\${gateway_url}/oauth/token) token exchange endpoint
+  basic_auth               (false) basic auth from secret_mount_path
+  secret_mount_path        (${DEFAULTS.secret_mount_path}) files basic-auth-user, basic-auth-password
+  topic                    (${DEFAULTS.topic}) value looked for in the topic annotation
+  rebuild_interval         (${DEFAULTS.rebuild_interval}) time between discovery passes
+  rebuild_timeout          (${DEFAULTS.rebuild_timeout}) limit for one discovery pass
+  asynchronous_invocation  (false) invoke through /async-function/
+  content_type             (${DEFAULTS.content_type}) Content-Type of invocations
+  upstream_timeout         (${DEFAULTS.upstream_timeout}) limit for one synchronous invocation
+  max_inflight             (${DEFAULTS.max_inflight}) concurrent invocations; excess waits
+  timezone                 (${DEFAULTS.timezone}) default zone for schedules
+  log_encoding             (${DEFAULTS.log_encoding}) console or json
+  debug                    (false) debug-level logs
+  shutdown_timeout         (${DEFAULTS.shutdown_timeout}) how long SIGTERM waits for invocations in flight
+  retries                  (${DEFAULTS.retries}) retries after a network error or 429/502/503/504
+  jwt_auth                 (false) IAM mode: per-function tokens for functions deployed with jwt_auth=true
+  http_port                (${DEFAULTS.http_port}) /healthz, /readyz, /metrics, /schedules; 0 turns it off
+
+Function annotations:
+  topic: cron-function                 select the function (comma-separated list)
+  schedule: "*/5 * * * *"              one or more expressions separated by ";"
+  com.openfaas.cron.timezone: Zone     IANA zone for this function
+  com.openfaas.cron.async: true|false  override asynchronous_invocation
+  com.openfaas.cron.retries: 0-10      override retries
+  com.openfaas.cron.concurrency: forbid  skip a slot while the previous call runs (default allow)
+  com.openfaas.cron.jitter: 30s        spread this function's slots by a fixed offset (default off)
+`;
+
+/** stdout and stderr for the sub-commands; a reader that goes away early (`| head`) is not an error. */
+function commandIo(): Io {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+    });
+  }
+  return { out: (text) => void process.stdout.write(text), err: (text) => void process.stderr.write(text) };
+}
+
+/** Resolves with `code` once stdout and stderr have written everything: exiting sooner cuts piped output short. */
+async function flushed(code: number): Promise<number> {
+  const flush = (stream: NodeJS.WriteStream): Promise<void> => new Promise((resolve) => stream.write('', () => resolve()));
+  await Promise.all([flush(process.stdout), flush(process.stderr)]);
+  return code;
+}
+
+/** Runs one command; resolves with the exit code. `exit` ends the process at once (a second signal). */
+export async function run(argv: readonly string[], exit: (code: number) => never): Promise<number> {
+  const arg = argv[0];
+  if (arg === 'doctor') return flushed(await runDoctor(argv.slice(1), { env: process.env, now: () => systemClock.now() }, commandIo()));
+  if (arg === 'next') return flushed(runNext(argv.slice(1), process.env, commandIo(), systemClock.now()));
+  if (arg === '--version' || arg === '-v' || arg === 'version') {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  if (arg === '--help' || arg === '-h' || arg === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (arg !== undefined) {
+    process.stderr.write(`cron-connector: unknown argument ${JSON.stringify(arg)}; see cron-connector --help\n`);
+    return 2;
+  }
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${err.message}\n${err.hint ?? ''}\n`);
+    return 1;
+  }
+  return runDaemon(config, exit);
+}
+
+/** The daemon's modules load only here, so `doctor`, `next` and `--version` start fast. */
+async function runDaemon(config: Config, exit: (code: number) => never): Promise<number> {
+  const [{ Daemon }, { createLogger }] = await Promise.all([import('./daemon.ts'), import('./log.ts')]);
+  const { logger, flush } = createLogger({ encoding: config.logEncoding, debug: config.debug });
+  process.on('unhandledRejection', (reason) => logger.error({ error: describeError(reason) }, 'Unhandled rejection'));
+  const daemon = new Daemon({ config, clock: systemClock, logger });
+  try {
+    await daemon.start();
+  } catch (err) {
+    logger.fatal({ error: describeError(err) }, 'Cannot start');
+    flush();
+    return 1;
+  }
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  logger.info({ signal }, 'Shutting down');
+  process.once(signal, () => {
+    logger.warn({ signal }, 'Second signal, exiting now');
+    flush();
+    exit(1);
+  });
+  await daemon.stop();
+  flush();
+  return 0;
+}
