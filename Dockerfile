@@ -20,7 +20,8 @@ ENV npm_config_update_notifier=false \
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm npm ci
-# .dockerignore lets in only what the build reads (sources, tsconfigs, README, LICENSE).
+# .dockerignore lets in only what the build reads (sources, tsconfigs, README, LICENSE, and
+# docker/, which stage 2 reads).
 COPY . .
 RUN npm run build \
  && mkdir /pack \
@@ -37,18 +38,31 @@ RUN --mount=type=cache,target=/root/.npm \
     npm install --prefix /app --omit=dev --ignore-scripts --no-package-lock /tmp/cron-connector.tgz \
  && test -f /app/node_modules/cron-connector/dist/main.js \
  && rm -f /app/package.json
+# The `cron-connector` command (kubectl exec ... -- cron-connector doctor): the package's bin has a
+# `#!/usr/bin/env node` shebang, and the runtime image has no /usr/bin/env and no shell, so this
+# launcher, whose shebang is the ENTRYPOINT's node, imports dist/main.js relative to itself.
+# Read-only for everyone, owned by root; the build fails here if it does not reach main.js.
+COPY docker/cron-connector /app/bin/cron-connector
+RUN chmod 0555 /app/bin/cron-connector \
+ && node /app/bin/cron-connector --version
 
 # -- 3. runtime
 FROM ${RUNTIME_IMAGE}
 ARG VERSION=dev
 LABEL org.opencontainers.image.title="cron-connector" \
       org.opencontainers.image.description="IAM-scoped cron event connector for OpenFaaS" \
-      org.opencontainers.image.source="https://github.com/openfaas/cron-connector" \
+      org.opencontainers.image.source="https://github.com/openfaas/cron-connector-ts" \
       org.opencontainers.image.licenses="MIT" \
       org.opencontainers.image.version="${VERSION}"
-ENV NODE_ENV=production
+# PATH: /app/bin (the cron-connector command) and /nodejs/bin (node) ahead of the PATH distroless
+# sets in its base image (the nodejs images add none), spelled out rather than ${PATH}. `kubectl
+# exec` runs with the container's environment, so the command resolves by name and `doctor` reads
+# the same variables as the daemon.
+ENV NODE_ENV=production \
+    PATH=/app/bin:/nodejs/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 WORKDIR /app
 COPY --from=install /app/node_modules /app/node_modules
+COPY --from=install /app/bin /app/bin
 # Numeric, so Kubernetes can verify runAsNonRoot without a runAsUser in the Pod spec.
 USER 65532:65532
 # http_port: /healthz, /readyz, /metrics
@@ -56,7 +70,7 @@ EXPOSE 8081
 # Exec form: node is PID 1 and receives SIGTERM itself; the connector handles SIGTERM/SIGINT
 # (drains in-flight invocations within shutdown_timeout) and starts no child processes, so no
 # init process is needed. /nodejs/bin/node is where distroless keeps node; with a node:24-*
-# runtime image use /usr/local/bin/node.
+# runtime image use /usr/local/bin/node, here and in the shebang of docker/cron-connector.
 # V8 flags, both measured by npm run bench (BENCHMARKS.md), which runs the connector with the
 # node flags of this line (so does the package test, which fails if this node rejects one):
 #   --min/--max-semi-space-size=4 (MB) fix the young generation at 4 MB: a burst of invocations

@@ -99,36 +99,47 @@ export async function run(argv: readonly string[], exit: (code: number) => never
     config = loadConfig(process.env);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`${err.message}\n${err.hint ?? ''}\n`);
+    process.stderr.write(`${err.message}\n${err.diagnosis?.fix ?? ''}\n`);
     return 1;
   }
   return runDaemon(config, exit);
 }
 
+/**
+ * How long after shutdown_timeout the process may take to close connections and write its last
+ * log lines before it exits anyway: SIGTERM always ends within shutdown_timeout + this (the Helm
+ * chart sets terminationGracePeriodSeconds to at least that).
+ */
+export const SHUTDOWN_GRACE_MS = 5_000;
+/** Part of the grace given to writing the last log lines. */
+const FINAL_FLUSH_MS = 2_000;
+
 /** The daemon's modules load only here, so `doctor`, `next` and `--version` start fast. */
 async function runDaemon(config: Config, exit: (code: number) => never): Promise<number> {
   const [{ Daemon }, { createLogger }] = await Promise.all([import('./daemon.ts'), import('./log.ts')]);
-  const { logger, flush } = createLogger({ encoding: config.logEncoding, debug: config.debug });
+  const { logger, flush, dropped } = createLogger({ encoding: config.logEncoding, debug: config.debug });
   process.on('unhandledRejection', (reason) => logger.error({ error: describeError(reason) }, 'Unhandled rejection'));
-  const daemon = new Daemon({ config, clock: systemClock, logger });
+  const daemon = new Daemon({ config, clock: systemClock, logger, droppedLogLines: dropped });
   try {
     await daemon.start();
   } catch (err) {
     logger.fatal({ error: describeError(err) }, 'Cannot start');
-    flush();
+    await flush(FINAL_FLUSH_MS);
     return 1;
   }
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
   });
+  // whatever happens below (a stuck connection, a stdout nobody reads), the process ends in time
+  const deadline = setTimeout(() => exit(1), config.shutdownTimeoutMs + SHUTDOWN_GRACE_MS);
+  deadline.unref();
   logger.info({ signal }, 'Shutting down');
   process.once(signal, () => {
     logger.warn({ signal }, 'Second signal, exiting now');
-    flush();
     exit(1);
   });
   await daemon.stop();
-  flush();
+  await flush(FINAL_FLUSH_MS);
   return 0;
 }

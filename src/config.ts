@@ -5,7 +5,7 @@
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseDuration } from './duration.ts';
+import { formatDuration, parseDuration } from './duration.ts';
 import { ConfigError, type ConfigIssue } from './errors.ts';
 import { hasControlCharacters } from './text.ts';
 
@@ -68,6 +68,37 @@ export const DEFAULTS = Object.freeze({
 
 export const MAX_RETRIES = 10;
 
+export interface DurationBounds {
+  readonly minMs: number;
+  readonly maxMs: number;
+  /** Why the bounds are what they are, shown with a refused value. */
+  readonly why: string;
+}
+
+/** The range of each duration variable; the Helm chart refuses the same values (templates/_validate.tpl). */
+export const DURATION_BOUNDS = Object.freeze({
+  rebuild_interval: {
+    minMs: 1000,
+    maxMs: 24 * 3_600_000,
+    why: 'each pass lists every namespace the IAM Policy allows; schedules have one-second resolution, so more often than once a second only loads the gateway',
+  },
+  rebuild_timeout: {
+    minMs: 1000,
+    maxMs: 10 * 60_000,
+    why: 'a pass needs a token and a round trip per namespace; less than a second fails healthy passes',
+  },
+  upstream_timeout: {
+    minMs: 1000,
+    maxMs: 24 * 3_600_000,
+    why: 'the longest a synchronous invocation may take; less than a second cuts off healthy functions',
+  },
+  shutdown_timeout: {
+    minMs: 0,
+    maxMs: 3_600_000,
+    why: 'how long SIGTERM waits for invocations in flight; 0 does not wait; keep it below the Pod\'s terminationGracePeriodSeconds minus 5s',
+  },
+} satisfies Record<string, DurationBounds>);
+
 const MAX_INFLIGHT_LIMIT = 10_000;
 
 /** Collects issues while reading variables, so every bad one is reported in one go. */
@@ -101,8 +132,18 @@ class Reader {
       this.fail(name, value, 'a URL such as http://gateway.openfaas:8080 (this variable is required)');
       return '';
     }
-    if (!URL.canParse(value) || !/^https?:$/.test(new URL(value).protocol)) {
-      this.fail(name, value, 'an http:// or https:// URL such as http://gateway.openfaas:8080');
+    const url = URL.canParse(value) ? new URL(value) : undefined;
+    if (url === undefined || !/^https?:$/.test(url.protocol)) {
+      this.fail(name, withoutPassword(value), 'an http:// or https:// URL such as http://gateway.openfaas:8080');
+      return '';
+    }
+    if (url.username !== '' || url.password !== '') {
+      const instead = name === 'gateway_url' ? '; for basic auth set basic_auth=true and mount the basic-auth secret at secret_mount_path' : '';
+      this.fail(name, withoutPassword(value), `a URL without a user name or password: they would be printed wherever the URL is, and are never sent${instead}`);
+      return '';
+    }
+    if (url.search !== '' || url.hash !== '' || value.includes('?') || value.includes('#')) {
+      this.fail(name, value, 'a URL without a query string or fragment (the connector appends paths such as /system/functions to it)');
       return '';
     }
     return value.replace(/\/+$/, '');
@@ -117,12 +158,13 @@ class Reader {
     return fallback;
   }
 
-  duration(name: string, fallback: string, opts: { allowZero?: boolean } = {}): number {
+  duration(name: string, fallback: string, bounds: DurationBounds): number {
     const value = this.raw(name) ?? fallback;
     const ms = parseDuration(value);
-    if (ms === undefined || (ms === 0 && opts.allowZero !== true)) {
-      const zero = opts.allowZero === true ? '' : ' greater than zero';
-      this.fail(name, value, `a Go duration${zero} such as 500ms, 10s, 1m or 1h30m`);
+    if (ms === undefined || ms < bounds.minMs || ms > bounds.maxMs) {
+      const range = `from ${shortDuration(bounds.minMs)} to ${shortDuration(bounds.maxMs)}`;
+      const problem = ms === undefined ? `a Go duration ${range} such as 30s, 5m or 1h30m` : `a duration ${range}`;
+      this.fail(name, value, `${problem} (${bounds.why})`);
       return parseDuration(fallback) ?? 0;
     }
     return ms;
@@ -137,6 +179,16 @@ class Reader {
     }
     return n;
   }
+}
+
+/** 24h rather than 24h0m0s, 0 rather than 0ms: for the bounds in messages. */
+function shortDuration(ms: number): string {
+  return ms === 0 ? '0' : formatDuration(ms).replace(/(?<=[hm])0m0s$|(?<=[hm])0s$/, '');
+}
+
+/** `value` with the password of a URL's user info replaced, for messages. */
+function withoutPassword(value: string): string {
+  return value.replace(/^((?:[a-z][a-z0-9+.-]*:\/\/)?[^/?#@:]*):[^/?#@]*@/i, '$1:REDACTED@');
 }
 
 /**
@@ -191,11 +243,11 @@ export function parseConfig(env: Env): Config {
     topic: r.string('topic', DEFAULTS.topic, (v) =>
       /^[^,\s]+$/.test(v) ? undefined : 'a single topic name without commas or spaces, such as cron-function',
     ),
-    rebuildIntervalMs: r.duration('rebuild_interval', DEFAULTS.rebuild_interval),
-    rebuildTimeoutMs: r.duration('rebuild_timeout', DEFAULTS.rebuild_timeout),
+    rebuildIntervalMs: r.duration('rebuild_interval', DEFAULTS.rebuild_interval, DURATION_BOUNDS.rebuild_interval),
+    rebuildTimeoutMs: r.duration('rebuild_timeout', DEFAULTS.rebuild_timeout, DURATION_BOUNDS.rebuild_timeout),
     asyncInvocation: r.bool('asynchronous_invocation'),
     contentType: r.string('content_type', DEFAULTS.content_type, noControlChars),
-    upstreamTimeoutMs: r.duration('upstream_timeout', DEFAULTS.upstream_timeout),
+    upstreamTimeoutMs: r.duration('upstream_timeout', DEFAULTS.upstream_timeout, DURATION_BOUNDS.upstream_timeout),
     maxInflight: r.integer('max_inflight', DEFAULTS.max_inflight, 1, MAX_INFLIGHT_LIMIT),
     timezone: r.string('timezone', DEFAULTS.timezone, (v) =>
       isValidTimezone(v) ? undefined : 'an IANA time zone such as UTC, Europe/London or America/New_York',
@@ -204,7 +256,7 @@ export function parseConfig(env: Env): Config {
       v === 'console' || v === 'json' ? undefined : 'console or json',
     ) as LogEncoding,
     debug: r.bool('debug'),
-    shutdownTimeoutMs: r.duration('shutdown_timeout', DEFAULTS.shutdown_timeout, { allowZero: true }),
+    shutdownTimeoutMs: r.duration('shutdown_timeout', DEFAULTS.shutdown_timeout, DURATION_BOUNDS.shutdown_timeout),
     httpPort: r.integer('http_port', DEFAULTS.http_port, 0, 65_535),
     retries: r.integer('retries', DEFAULTS.retries, 0, MAX_RETRIES),
     jwtAuth: r.bool('jwt_auth'),

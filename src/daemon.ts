@@ -9,24 +9,27 @@ import { BasicAuthCredentials } from './auth/basic.ts';
 import { noCredentials, type Credentials } from './auth/credentials.ts';
 import { FunctionTokens } from './auth/function-tokens.ts';
 import { IamCredentials } from './auth/iam.ts';
-import { sleep, type Clock } from './clock.ts';
+import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
+import { DiscoveryLoop } from './discovery-loop.ts';
 import { formatDuration } from './duration.ts';
 import { GatewayClient } from './gateway/client.ts';
-import { startHttpServer, type StatusSource } from './http/server.ts';
+import { startHttpServer, type Reply, type StatusSource } from './http/server.ts';
 import { Invoker } from './invoker.ts';
 import type { Logger } from './log.ts';
 import { PrometheusMetrics } from './metrics.ts';
 import { Reconciler } from './reconcile.ts';
 import type { DesiredFunction } from './schedule/annotations.ts';
 import { Scheduler } from './schedule/scheduler.ts';
-import { schedulesDocument, type SchedulesDocument } from './status.ts';
+import { SchedulesEndpoint } from './status.ts';
 import { VERSION } from './version.ts';
 
 export interface DaemonDeps {
   readonly config: Config;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Log lines stdout would not take so far, for the metrics. */
+  readonly droppedLogLines?: () => number;
 }
 
 const KEEP_ALIVE_MS = 30_000;
@@ -78,21 +81,19 @@ export class Daemon implements StatusSource {
   private readonly scheduler: Scheduler<DesiredFunction>;
   private readonly invoker: Invoker;
   private readonly reconciler: Reconciler;
-  private readonly metricsRegistry = new PrometheusMetrics();
-  private readonly stopping = new AbortController();
-  private wake = new AbortController();
-  private loop: Promise<void> | undefined;
+  private readonly metricsRegistry: PrometheusMetrics;
+  private readonly discovery: DiscoveryLoop;
+  private readonly schedulesEndpoint: SchedulesEndpoint;
   private health: Server | undefined;
   private keepAlive: NodeJS.Timeout | undefined;
 
   constructor(deps: DaemonDeps) {
     this.deps = deps;
     const { config, clock, logger } = deps;
-    // every listing in flight listens for shutdown on this signal
-    setMaxListeners(0, this.stopping.signal);
+    this.metricsRegistry = new PrometheusMetrics(deps.droppedLogLines === undefined ? {} : { droppedLogLines: deps.droppedLogLines });
     this.rest = new Agent({ connections: 16, keepAliveTimeout: KEEP_ALIVE_MS });
     this.invokeAgent = new Agent({ connections: config.maxInflight, keepAliveTimeout: KEEP_ALIVE_MS });
-    const wiring: Wiring = { rest: this.rest, metrics: this.metricsRegistry, onRecovered: () => this.wake.abort() };
+    const wiring: Wiring = { rest: this.rest, metrics: this.metricsRegistry, onRecovered: () => this.discovery.wake() };
     this.credentials = createCredentials(deps, wiring);
     const functionTokens = createFunctionTokens(deps, wiring);
     const client = new GatewayClient({
@@ -126,6 +127,29 @@ export class Daemon implements StatusSource {
       defaults: { topic: config.topic, timezone: config.timezone, async: config.asyncInvocation, retries: config.retries },
       rebuildTimeoutMs: config.rebuildTimeoutMs,
     });
+    this.discovery = new DiscoveryLoop({
+      clock,
+      logger,
+      intervalMs: config.rebuildIntervalMs,
+      timeoutMs: config.rebuildTimeoutMs,
+      pass: async (signal) => {
+        // every listing in flight listens for shutdown on this signal
+        setMaxListeners(0, signal);
+        const summary = await this.reconciler.pass(signal);
+        this.invoker.retainOnly(this.reconciler.current.functions);
+        return summary.ok;
+      },
+    });
+    this.schedulesEndpoint = new SchedulesEndpoint({
+      state: () => this.reconciler.current,
+      nextFire: (key) => this.scheduler.nextFire(key),
+      lastRun: (id) => this.invoker.lastRun(id),
+      now: () => clock.now(),
+    });
+  }
+
+  liveness(): string | undefined {
+    return this.discovery.liveness();
   }
 
   /** Undefined when ready to serve, else why not (for /readyz). */
@@ -143,13 +167,8 @@ export class Daemon implements StatusSource {
     return { contentType: registry.contentType, body: await registry.metrics() };
   }
 
-  schedules(): SchedulesDocument {
-    return schedulesDocument(
-      this.reconciler.current,
-      (key) => this.scheduler.nextFire(key),
-      (id) => this.invoker.lastRun(id),
-      this.deps.clock.now(),
-    );
+  schedules(params: URLSearchParams): Promise<Reply> {
+    return this.schedulesEndpoint.answer(params);
   }
 
   async start(): Promise<void> {
@@ -175,45 +194,27 @@ export class Daemon implements StatusSource {
     );
     for (const warning of config.warnings) logger.warn({ warning }, 'Configuration');
     this.keepAlive = setInterval(() => undefined, 1 << 30);
-    if (config.httpPort !== 0) this.health = await startHttpServer(config.httpPort, this);
+    if (config.httpPort !== 0) this.health = await startHttpServer(config.httpPort, this, logger);
     if (this.credentials instanceof IamCredentials) this.credentials.start();
     this.scheduler.start();
-    this.loop = this.runLoop();
+    this.discovery.start();
   }
 
   /** Stops firing, waits for calls in flight up to shutdown_timeout; returns how many were abandoned. */
   async stop(): Promise<number> {
     const { config, logger } = this.deps;
-    this.stopping.abort();
-    this.wake.abort();
     this.scheduler.stop();
     this.credentials.stop();
-    await this.loop;
+    await this.discovery.stop();
     const inflight = this.invoker.inflight;
     if (inflight > 0) logger.info({ inflight, timeout: formatDuration(config.shutdownTimeoutMs) }, 'Waiting for invocations in flight');
     const abandoned = await this.invoker.drain(config.shutdownTimeoutMs);
     if (abandoned > 0) logger.warn({ abandoned }, 'Shutdown timeout reached, abandoning invocations in flight');
     clearInterval(this.keepAlive);
-    await Promise.allSettled([
-      this.rest.close(),
-      this.invokeAgent.close(),
-      new Promise((resolve) => (this.health === undefined ? resolve(undefined) : this.health.close(resolve))),
-    ]);
+    const closed = new Promise((resolve) => (this.health === undefined ? resolve(undefined) : this.health.close(resolve)));
     this.health?.closeAllConnections();
+    await Promise.allSettled([this.rest.close(), this.invokeAgent.close(), closed]);
     logger.info({ abandoned }, 'Stopped');
     return abandoned;
-  }
-
-  private async runLoop(): Promise<void> {
-    const { clock, config } = this.deps;
-    while (!this.stopping.signal.aborted) {
-      const started = clock.now();
-      await this.reconciler.pass(this.stopping.signal);
-      if (this.stopping.signal.aborted) return;
-      this.invoker.retainOnly(this.reconciler.current.functions);
-      if (this.wake.signal.aborted) this.wake = new AbortController();
-      const wait = Math.max(0, started + config.rebuildIntervalMs - clock.now());
-      await sleep(clock, wait, this.wake.signal);
-    }
   }
 }

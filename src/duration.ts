@@ -20,6 +20,7 @@ export function parseDuration(text: string): number | undefined {
   if (input === '0') return 0;
   if (input === '' || input.startsWith('-')) return undefined;
   const body = input.startsWith('+') ? input.slice(1) : input;
+  if (body === '') return undefined;
   let total = 0;
   PART.lastIndex = 0;
   while (PART.lastIndex < body.length) {

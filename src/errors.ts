@@ -1,8 +1,11 @@
 /**
  * Typed errors with stable codes. Every error the connector reports carries a `code` users can
- * search for in the README's troubleshooting table, and a `hint` saying how to fix it.
- * Messages never contain tokens, passwords or Authorization headers.
+ * search for in the README's troubleshooting table, and a diagnosis (cause and fix, from
+ * src/diagnosis.ts) saying how to fix it. Messages never contain tokens, passwords,
+ * Authorization headers or response bodies that could hold them.
  */
+import { hintOf, type Diagnosis } from './diagnosis.ts';
+
 export type ErrorCode =
   | 'E_CONFIG'
   | 'E_TOKEN_FILE'
@@ -15,15 +18,25 @@ export type ErrorCode =
   | 'E_GATEWAY_TIMEOUT'
   | 'E_GATEWAY_REQUEST';
 
+export interface ErrorOptions {
+  readonly diagnosis?: Diagnosis | undefined;
+  readonly cause?: unknown;
+}
+
 export class ConnectorError extends Error {
   readonly code: ErrorCode;
-  readonly hint: string | undefined;
+  readonly diagnosis: Diagnosis | undefined;
 
-  constructor(code: ErrorCode, message: string, opts: { hint?: string; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, opts: ErrorOptions = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'ConnectorError';
     this.code = code;
-    this.hint = opts.hint;
+    this.diagnosis = opts.diagnosis;
+  }
+
+  /** Cause and fix in one line, for the `hint` field of log lines. */
+  get hint(): string | undefined {
+    return this.diagnosis === undefined ? undefined : hintOf(this.diagnosis);
   }
 }
 
@@ -39,7 +52,10 @@ export class ConfigError extends ConnectorError {
 
   constructor(issues: readonly ConfigIssue[]) {
     super('E_CONFIG', issues.map(formatIssue).join('\n'), {
-      hint: 'Fix the environment variables above and start again; see the Configuration table in README.md.',
+      diagnosis: {
+        cause: 'the environment holds values the connector cannot use',
+        fix: 'Fix the environment variables above and start again; see the Configuration table in README.md.',
+      },
     });
     this.name = 'ConfigError';
     this.issues = issues;
@@ -60,13 +76,11 @@ export class TokenExchangeError extends ConnectorError {
 
   constructor(
     message: string,
-    opts: {
+    opts: ErrorOptions & {
       status?: number;
       oauthError?: string;
       description?: string;
       subject?: string;
-      hint?: string;
-      cause?: unknown;
       code?: ErrorCode;
     },
   ) {
@@ -87,7 +101,7 @@ export class GatewayError extends ConnectorError {
   constructor(
     code: Extract<ErrorCode, `E_GATEWAY_${string}`>,
     message: string,
-    opts: { path: string; status?: number; hint?: string; cause?: unknown },
+    opts: ErrorOptions & { path: string; status?: number },
   ) {
     super(code, message, opts);
     this.name = 'GatewayError';
@@ -96,14 +110,27 @@ export class GatewayError extends ConnectorError {
   }
 }
 
+/**
+ * An error's own message on one line. OpenSSL's messages ("402D…:error:0A00010B:SSL
+ * routines:…:wrong version number:../deps/openssl/…:77:\n") are reduced to their reason.
+ */
+function messageOf(err: Error): string {
+  const reason = (err as { reason?: unknown }).reason;
+  if (typeof reason === 'string' && /^[0-9A-F]+:error:/.test(err.message)) return reason;
+  const openssl = /^[0-9A-F]+:error:[0-9A-F]+:[^:]*:[^:]*:([^:]+):/.exec(err.message);
+  if (openssl?.[1] !== undefined) return openssl[1];
+  return err.message.replace(/\s+/g, ' ').trim();
+}
+
 /** A short, single-line description of any thrown value, safe for logs. */
 export function describeError(err: unknown): string {
   if (err instanceof Error) {
-    const repeated = err.cause instanceof Error && err.message.includes(err.cause.message);
-    const cause = err.cause instanceof Error && !repeated ? `: ${err.cause.message}` : '';
+    const own = messageOf(err);
+    const inner = err.cause instanceof Error ? messageOf(err.cause) : undefined;
+    const cause = inner !== undefined && !own.includes(inner) ? `: ${inner}` : '';
     const code = (err as { code?: unknown }).code;
-    const suffix = typeof code === 'string' && !(err instanceof ConnectorError) ? ` (${code})` : '';
-    return `${err.message}${cause}${suffix}`;
+    const suffix = typeof code === 'string' && !(err instanceof ConnectorError) && !own.includes(code) ? ` (${code})` : '';
+    return `${own}${cause}${suffix}`;
   }
-  return String(err);
+  return String(err).replace(/\s+/g, ' ').trim();
 }

@@ -12,6 +12,7 @@
 import type { FunctionTokens } from './auth/function-tokens.ts';
 import { setMaxListeners } from 'node:events';
 import { sleep, type Clock } from './clock.ts';
+import { hintOf, invocationStatus } from './diagnosis.ts';
 import { executionId, isRetryableError, parseRetryAfter, retryDelay, RETRYABLE_STATUSES } from './delivery.ts';
 import { formatDuration } from './duration.ts';
 import { ConnectorError, describeError } from './errors.ts';
@@ -276,22 +277,10 @@ export class Invoker {
     const { res } = outcome;
     const fields = { function: fn.id, status: res.status, bytes: res.bytes, duration, ...tries, ...(res.callId === undefined ? {} : { callId: res.callId }) };
     if (res.status >= 200 && res.status < 300) logger.info(fields, 'Response');
-    else logger.warn({ ...fields, hint: responseHint(res.status, this.opts.functionTokens !== undefined) }, 'Response');
+    else logger.warn({ ...fields, hint: hintOf(invocationStatus(res.status, this.opts.functionTokens !== undefined)) }, 'Response');
   }
 }
 
 function describeOutcome(outcome: Attempt): Record<string, unknown> {
   return outcome.ok ? { status: outcome.res.status } : { error: describeError(outcome.error) };
-}
-
-export function responseHint(status: number, jwtAuth: boolean): string {
-  if (status === 401 && !jwtAuth) {
-    return 'the function requires a per-function token (deployed with jwt_auth=true): set jwt_auth=true on the connector (helm: jwtAuth=true)';
-  }
-  if (status === 401) return 'the function refused the per-function token even after renewing it; check the function\'s jwt_auth settings';
-  if (status === 403) return 'the connector\'s IAM Policy does not grant Function:Invoke on this namespace (helm: jwtAuth=true adds it)';
-  if (status === 404) return 'the gateway does not know this function (deleted, or not ready yet)';
-  if (status === 429) return 'the function or gateway is throttling; lower the schedule frequency or raise its limits';
-  if (status >= 500) return 'the function or the gateway failed; check the function logs (faas-cli logs)';
-  return 'the function answered with an error status';
 }

@@ -65,7 +65,8 @@ export class PrometheusMetrics implements MetricsSink {
   /** Which per-function series exist, so they can be removed when the function goes away. */
   private readonly series = new Map<string, FunctionSeries>();
 
-  constructor() {
+  /** `droppedLogLines`: how many log lines stdout would not take so far (src/log-sink.ts). */
+  constructor(opts: { readonly droppedLogLines?: () => number } = {}) {
     const registers = [this.registry];
     // Per-function counts are kept in a plain map on the hot path and handed to prom-client when
     // scraped, only what changed since the last scrape: a labelled inc() hashes its labels each
@@ -126,6 +127,20 @@ export class PrometheusMetrics implements MetricsSink {
       labelNames: ['reason'],
       registers,
     });
+    const dropped = opts.droppedLogLines;
+    if (dropped !== undefined) {
+      let exported = 0;
+      new Counter({
+        name: 'cron_connector_log_lines_dropped_total',
+        help: 'Log lines not written because stdout was gone (EPIPE) or would not take more.',
+        registers,
+        collect(this: Counter) {
+          const now = dropped();
+          if (now > exported) this.inc(now - exported);
+          exported = now;
+        },
+      });
+    }
     // a coarse event-loop monitor: the default 10 ms sampling alone costs ~1% CPU when idle
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 1000 });
   }

@@ -54,6 +54,12 @@ const DEFAULT_CONCURRENCY = 8;
  * cold start at 100,000 functions does not write 100,000 lines (GET /schedules lists them all).
  */
 export const CHANGE_LINES_PER_PASS = 100;
+/**
+ * A namespace that keeps failing is reported when it starts failing, when its error changes and
+ * every this many passes after that, not on every pass (1,000 failing namespaces would otherwise
+ * write 1,000 lines a pass).
+ */
+export const UNREADABLE_REPORT_EVERY = 10;
 
 /** What a namespace answered last time: the listing's digest and what it selected. */
 interface Listing {
@@ -89,6 +95,8 @@ export class Reconciler {
   private readonly opts: ReconcilerOptions;
   private state: DesiredState = EMPTY_STATE;
   private skipped = new Map<string, string>();
+  /** Namespaces whose listing failed, with the error and the passes in a row it did. */
+  private unreadable = new Map<string, { readonly error: string; readonly passes: number }>();
   private listings = new Map<string, Listing>();
   private passes = 0;
   private lastSuccess: number | undefined;
@@ -184,8 +192,8 @@ export class Reconciler {
       return { namespace, kind: 'selected', selection: selectNamespace(functions, this.state, this.opts.defaults), digest };
     } catch (err) {
       if (isGone(err)) {
-        const status = (err as { status?: number }).status;
-        return { namespace, kind: 'gone', reason: status === 403 ? 'forbidden (403)' : 'not found (404)' };
+        const reason = err.status === 403 ? 'forbidden (403)' : 'not found (404)';
+        return { namespace, kind: 'gone', reason, ...(err.hint === undefined ? {} : { hint: err.hint }) };
       }
       return { namespace, kind: 'failed', error: describeError(err) };
     }
@@ -220,23 +228,29 @@ export class Reconciler {
 
   private reportNamespaces(outcomes: readonly NamespaceOutcome[]): void {
     const skipped = new Map<string, string>();
+    const unreadable = new Map<string, { readonly error: string; readonly passes: number }>();
     const failed = outcomes.some((o) => o.kind === 'failed');
     const counts = failed ? this.functionsPerNamespace() : new Map<string, number>();
     for (const o of outcomes) {
+      const before = this.unreadable.get(o.namespace);
       if (o.kind === 'failed') {
-        const kept = counts.get(o.namespace) ?? 0;
-        this.opts.logger.warn({ namespace: o.namespace, error: o.error, keptFunctions: kept }, 'Namespace unreadable, keeping its schedules');
-      } else if (o.kind === 'gone') {
+        const passes = before?.error === o.error ? before.passes + 1 : 1;
+        unreadable.set(o.namespace, { error: o.error, passes });
+        const fields = { namespace: o.namespace, error: o.error, keptFunctions: counts.get(o.namespace) ?? 0, failedPasses: passes };
+        if (passes === 1 || passes % UNREADABLE_REPORT_EVERY === 0) this.opts.logger.warn(fields, 'Namespace unreadable, keeping its schedules');
+        else this.opts.logger.debug(fields, 'Namespace unreadable, keeping its schedules');
+        continue;
+      }
+      if (before !== undefined) this.opts.logger.info({ namespace: o.namespace, failedPasses: before.passes }, 'Namespace readable again');
+      if (o.kind === 'gone') {
         skipped.set(o.namespace, o.reason);
         if (this.skipped.get(o.namespace) !== o.reason) {
-          this.opts.logger.info(
-            { namespace: o.namespace, reason: o.reason, hint: 'the IAM Policy does not grant Function:List here; its functions are not scheduled' },
-            'Namespace skipped',
-          );
+          this.opts.logger.info({ namespace: o.namespace, reason: o.reason, hint: o.hint }, 'Namespace skipped');
         }
       }
     }
     this.skipped = skipped;
+    this.unreadable = unreadable;
   }
 
   private reportRejections(next: DesiredState): void {

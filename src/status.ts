@@ -1,7 +1,22 @@
-/** The /schedules document: every scheduled function with its next fire times and last result. */
+/**
+ * GET /schedules: every scheduled function with its next fire times and last result, and every
+ * rejected function with the reason, a page at a time.
+ *
+ * Any pod that can reach the port can poll it, and the connector fires slots on the same event
+ * loop, so building an answer must never hold the loop for long:
+ * - one answer is built at a time (others wait their turn; beyond a few waiting, 503);
+ * - an answer is a page (`limit`, default 100, at most 1000) after a cursor (`after`), filtered
+ *   by `namespace` and `function`, and is built in slices of at most SLICE_MS, yielding to the
+ *   event loop between slices, so a slot due meanwhile fires on time;
+ * - the first fire time of each schedule is the scheduler's own; only the two after it are
+ *   computed, for the functions on the page;
+ * - the sorted index of functions is built once per discovery result, not per request.
+ */
 import type { LastRun } from './invoker.ts';
+import { textReply, type Reply } from './http/server.ts';
 import { entryKey } from './reconcile.ts';
-import type { DesiredState } from './schedule/desired.ts';
+import type { DesiredFunction } from './schedule/annotations.ts';
+import type { DesiredState, Rejection } from './schedule/desired.ts';
 
 export interface ScheduleStatus {
   readonly expression: string;
@@ -20,29 +35,205 @@ export interface FunctionStatusView {
   readonly last: LastRun | null;
 }
 
+export interface RejectedView {
+  readonly function: string;
+  readonly namespace: string;
+  readonly reason: string;
+}
+
 export interface SchedulesDocument {
   readonly generatedAt: string;
+  /** Functions matching the filter, over all pages. */
+  readonly total: { readonly scheduled: number; readonly rejected: number };
+  /** This page's scheduled functions, by function id. */
   readonly scheduled: readonly FunctionStatusView[];
-  readonly rejected: ReadonlyArray<{ function: string; namespace: string; reason: string }>;
+  /** This page's rejected functions, by function id. */
+  readonly rejected: readonly RejectedView[];
+  /** The path of the next page, or null on the last one. */
+  readonly next: string | null;
 }
 
+export interface SchedulesQuery {
+  readonly namespace?: string;
+  /** A function's name, or its id `<name>.<namespace>`. */
+  readonly function?: string;
+  readonly limit: number;
+  /** The id of the last function of the previous page. */
+  readonly after?: string;
+}
+
+export const DEFAULT_LIMIT = 100;
+export const MAX_LIMIT = 1000;
+/** Longest stretch of work before the builder yields to the event loop. */
+export const SLICE_MS = 1;
+/** Requests that may wait for their turn; more get 503. */
+export const MAX_WAITING = 4;
 const NEXT_COUNT = 3;
 
-function nextTimes(first: number | undefined, next: (after: number) => number | undefined): string[] {
-  const out: string[] = [];
-  for (let t = first; t !== undefined && out.length < NEXT_COUNT; t = next(t)) out.push(new Date(t).toISOString());
-  return out;
+/** The query of a /schedules request, or what is wrong with it. */
+export function parseSchedulesQuery(params: URLSearchParams): SchedulesQuery | string {
+  for (const key of params.keys()) {
+    if (!['namespace', 'function', 'limit', 'after'].includes(key)) return `unknown parameter ${JSON.stringify(key)}: use namespace, function, limit or after`;
+  }
+  const limitText = params.get('limit');
+  const limit = limitText === null ? DEFAULT_LIMIT : /^\d{1,4}$/.test(limitText) ? Number(limitText) : Number.NaN;
+  if (!(limit >= 1 && limit <= MAX_LIMIT)) return `limit must be a whole number from 1 to ${MAX_LIMIT}, found ${JSON.stringify(limitText)}`;
+  const pick = (key: string): Record<string, string> => {
+    const v = params.get(key);
+    return v === null || v === '' ? {} : { [key]: v };
+  };
+  return { limit, ...pick('namespace'), ...pick('function'), ...pick('after') };
 }
 
-export function schedulesDocument(
-  state: DesiredState,
-  nextFire: (key: string) => number | undefined,
-  lastRun: (id: string) => LastRun | undefined,
-  now: number,
-): SchedulesDocument {
-  const scheduled = [...state.functions.values()]
-    .sort((a, b) => a.id.localeCompare(b.id))
-    .map((fn) => ({
+interface IndexEntry {
+  readonly id: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly fn?: DesiredFunction;
+  readonly rejected?: Rejection;
+}
+
+interface Index {
+  /** Scheduled and rejected functions, sorted by id (code unit order). */
+  readonly entries: readonly IndexEntry[];
+  readonly perNamespace: ReadonlyMap<string, { scheduled: number; rejected: number }>;
+  readonly scheduled: number;
+  readonly rejected: number;
+}
+
+function buildIndex(state: DesiredState): Index {
+  const entries: IndexEntry[] = [];
+  const perNamespace = new Map<string, { scheduled: number; rejected: number }>();
+  const count = (ns: string): { scheduled: number; rejected: number } => {
+    let c = perNamespace.get(ns);
+    if (c === undefined) perNamespace.set(ns, (c = { scheduled: 0, rejected: 0 }));
+    return c;
+  };
+  for (const fn of state.functions.values()) {
+    entries.push({ id: fn.id, namespace: fn.namespace, name: fn.name, fn });
+    count(fn.namespace).scheduled++;
+  }
+  for (const r of state.rejected.values()) {
+    entries.push({ id: r.id, namespace: r.namespace, name: r.id.slice(0, r.id.length - r.namespace.length - 1), rejected: r });
+    count(r.namespace).rejected++;
+  }
+  entries.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return { entries, perNamespace, scheduled: state.functions.size, rejected: state.rejected.size };
+}
+
+/** The first index whose id sorts after `after`. */
+function startAfter(entries: readonly IndexEntry[], after: string | undefined): number {
+  if (after === undefined) return 0;
+  let lo = 0;
+  let hi = entries.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((entries[mid] as IndexEntry).id <= after) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export interface SchedulesSource {
+  /** What is scheduled and rejected now. */
+  readonly state: () => DesiredState;
+  /** The scheduler's next fire time of an entry. */
+  readonly nextFire: (key: string) => number | undefined;
+  readonly lastRun: (id: string) => LastRun | undefined;
+  /** Wall clock, for generatedAt. */
+  readonly now: () => number;
+}
+
+export interface SchedulesEndpointOptions {
+  /** Monotonic milliseconds, for the slice budget (performance.now). */
+  readonly elapsed?: () => number;
+  /** Lets the event loop run (timers, I/O) before the next slice. */
+  readonly yieldTurn?: () => Promise<void>;
+}
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+export class SchedulesEndpoint {
+  private readonly source: SchedulesSource;
+  private readonly elapsed: () => number;
+  private readonly yieldTurn: () => Promise<void>;
+  private cached: { readonly state: DesiredState; readonly index: Index } | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private waiting = 0;
+
+  constructor(source: SchedulesSource, opts: SchedulesEndpointOptions = {}) {
+    this.source = source;
+    this.elapsed = opts.elapsed ?? (() => performance.now());
+    this.yieldTurn = opts.yieldTurn ?? nextTurn;
+  }
+
+  /** The /schedules reply for `params`: 200 with a page, 400 for a bad query, 503 when busy. */
+  answer(params: URLSearchParams): Promise<Reply> {
+    const query = parseSchedulesQuery(params);
+    if (typeof query === 'string') return Promise.resolve(textReply(400, query));
+    if (this.waiting >= MAX_WAITING) return Promise.resolve(textReply(503, `busy: ${this.waiting} requests for /schedules are waiting; try again`));
+    this.waiting++;
+    const turn = this.queue.then(() => this.page(query));
+    const done = turn.finally(() => this.waiting--);
+    this.queue = done.catch(() => undefined);
+    return done.then((doc) => ({ status: 200, contentType: 'application/json', body: `${JSON.stringify(doc, null, 2)}\n` }));
+  }
+
+  /** Builds one page, yielding to the event loop every SLICE_MS. */
+  async page(query: SchedulesQuery): Promise<SchedulesDocument> {
+    const index = this.index();
+    const generatedAt = new Date(this.source.now()).toISOString();
+    const matches = (e: IndexEntry): boolean =>
+      (query.namespace === undefined || e.namespace === query.namespace) && (query.function === undefined || e.name === query.function || e.id === query.function);
+    const scheduled: FunctionStatusView[] = [];
+    const rejected: RejectedView[] = [];
+    let total = this.knownTotal(index, query);
+    const counting = total === undefined ? { scheduled: 0, rejected: 0 } : undefined;
+    let lastId: string | undefined;
+    let more = false;
+    let sliceStart = this.elapsed();
+    const entries = index.entries;
+    for (let i = startAfter(entries, query.after); i < entries.length; i++) {
+      if (this.elapsed() - sliceStart >= SLICE_MS) {
+        await this.yieldTurn();
+        sliceStart = this.elapsed();
+      }
+      const e = entries[i] as IndexEntry;
+      if (!matches(e)) continue;
+      if (scheduled.length + rejected.length >= query.limit) {
+        more = true;
+        if (counting === undefined) break;
+      } else if (e.fn !== undefined) {
+        scheduled.push(this.view(e.fn));
+        lastId = e.id;
+      } else if (e.rejected !== undefined) {
+        rejected.push({ function: e.id, namespace: e.namespace, reason: e.rejected.reason });
+        lastId = e.id;
+      }
+      if (counting !== undefined) {
+        if (e.fn !== undefined) counting.scheduled++;
+        else counting.rejected++;
+      }
+    }
+    total ??= counting;
+    return { generatedAt, total: total ?? { scheduled: 0, rejected: 0 }, scheduled, rejected, next: more && lastId !== undefined ? nextPath(query, lastId) : null };
+  }
+
+  /** Totals that need no scan (no function filter); undefined when they do. */
+  private knownTotal(index: Index, query: SchedulesQuery): { scheduled: number; rejected: number } | undefined {
+    if (query.function !== undefined) return undefined;
+    if (query.namespace === undefined) return { scheduled: index.scheduled, rejected: index.rejected };
+    return index.perNamespace.get(query.namespace) ?? { scheduled: 0, rejected: 0 };
+  }
+
+  private index(): Index {
+    const state = this.source.state();
+    if (this.cached?.state !== state) this.cached = { state, index: buildIndex(state) };
+    return this.cached.index;
+  }
+
+  private view(fn: DesiredFunction): FunctionStatusView {
+    return {
       function: fn.id,
       name: fn.name,
       namespace: fn.namespace,
@@ -50,11 +241,23 @@ export function schedulesDocument(
       async: fn.async,
       retries: fn.retries,
       concurrency: fn.concurrency,
-      schedules: fn.schedules.map((s) => ({ expression: s.expression, next: nextTimes(nextFire(entryKey(fn, s)), s.next) })),
-      last: lastRun(fn.id) ?? null,
-    }));
-  const rejected = [...state.rejected.values()]
-    .sort((a, b) => a.id.localeCompare(b.id))
-    .map((r) => ({ function: r.id, namespace: r.namespace, reason: r.reason }));
-  return { generatedAt: new Date(now).toISOString(), scheduled, rejected };
+      schedules: fn.schedules.map((s) => ({ expression: s.expression, next: nextTimes(this.source.nextFire(entryKey(fn, s)), s.next) })),
+      last: this.source.lastRun(fn.id) ?? null,
+    };
+  }
+}
+
+function nextTimes(first: number | undefined, next: (after: number) => number | undefined): string[] {
+  const out: string[] = [];
+  for (let t = first; t !== undefined && out.length < NEXT_COUNT; t = next(t)) out.push(new Date(t).toISOString());
+  return out;
+}
+
+function nextPath(query: SchedulesQuery, after: string): string {
+  const params = new URLSearchParams();
+  if (query.namespace !== undefined) params.set('namespace', query.namespace);
+  if (query.function !== undefined) params.set('function', query.function);
+  params.set('limit', String(query.limit));
+  params.set('after', after);
+  return `/schedules?${params.toString()}`;
 }

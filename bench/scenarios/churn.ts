@@ -20,7 +20,7 @@ export interface ChurnConfig {
 }
 
 export const FULL_CHURN: ChurnConfig = { steady: 10_000, churn: 1000, durationMs: 150_000, rebuildInterval: '1s' };
-export const SMOKE_CHURN: ChurnConfig = { steady: 10, churn: 10, durationMs: 2500, rebuildInterval: '500ms' };
+export const SMOKE_CHURN: ChurnConfig = { steady: 10, churn: 10, durationMs: 3500, rebuildInterval: '1s' };
 
 export interface ChurnResult {
   readonly config: ChurnConfig;

@@ -27,7 +27,7 @@ export interface DiscoveryConfig {
 }
 
 export const FULL_DISCOVERY: DiscoveryConfig = { namespaces: 1000, perNamespace: 100, churn: 1000, passes: 5, rebuildInterval: '5s', runs: 3 };
-export const SMOKE_DISCOVERY: DiscoveryConfig = { namespaces: 5, perNamespace: 2, churn: 2, passes: 3, rebuildInterval: '500ms', runs: 1 };
+export const SMOKE_DISCOVERY: DiscoveryConfig = { namespaces: 5, perNamespace: 2, churn: 2, passes: 3, rebuildInterval: '1s', runs: 1 };
 
 export type PassKind = 'cold' | 'unchanged' | 'churn';
 

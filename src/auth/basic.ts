@@ -12,6 +12,7 @@ export const BASIC_AUTH_USER_FILE = 'basic-auth-user';
 export const BASIC_AUTH_PASSWORD_FILE = 'basic-auth-password';
 
 export class BasicAuthCredentials implements Credentials {
+  readonly mode = 'basic';
   private readonly dir: string;
   private header: string | undefined;
 
@@ -49,7 +50,10 @@ export class BasicAuthCredentials implements Credentials {
     } catch (err) {
       throw new ConnectorError('E_BASIC_AUTH', `cannot read basic-auth file ${path}`, {
         cause: err,
-        hint: `mount the gateway's basic-auth secret (keys ${BASIC_AUTH_USER_FILE}, ${BASIC_AUTH_PASSWORD_FILE}) at secret_mount_path, or set basic_auth=false`,
+        diagnosis: {
+          cause: `the basic-auth secret is not mounted at secret_mount_path (${this.dir})`,
+          fix: `mount the gateway's basic-auth secret (keys ${BASIC_AUTH_USER_FILE}, ${BASIC_AUTH_PASSWORD_FILE}) at secret_mount_path, or set basic_auth=false`,
+        },
       });
     }
   }

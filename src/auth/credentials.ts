@@ -1,5 +1,9 @@
+import type { AuthMode } from '../diagnosis.ts';
+
 /** What the gateway client needs from any authentication mode. */
 export interface Credentials {
+  /** Which mode these are, to explain a 401. */
+  readonly mode: AuthMode;
   /** The Authorization header value for REST calls, or undefined when the gateway needs none. */
   authorization(): Promise<string | undefined>;
   /**
@@ -14,6 +18,7 @@ export interface Credentials {
 }
 
 export const noCredentials: Credentials = {
+  mode: 'none',
   authorization: () => Promise.resolve(undefined),
   invalidate: () => undefined,
   ready: true,

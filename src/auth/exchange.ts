@@ -1,10 +1,14 @@
 /**
  * RFC 8693 token exchange at the gateway: the projected ServiceAccount token (an id_token) is
  * exchanged for a short-lived OpenFaaS access token carrying the Role's policies.
+ * The endpoint's answers carry credentials by design, so no error message ever quotes one: a
+ * refusal is reported by its OAuth error_description, anything else by its shape.
  */
 import type { Dispatcher } from 'undici';
-import { TokenExchangeError, type ConnectorError } from '../errors.ts';
-import { excerpt, send, target } from '../gateway/http.ts';
+import { exchangeRefusal } from '../diagnosis.ts';
+import { ConnectorError, TokenExchangeError } from '../errors.ts';
+import { send, target } from '../gateway/http.ts';
+import { scrubSecrets } from '../redact.ts';
 import { decodeClaims, type TokenClaims } from './token-file.ts';
 
 export const GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -36,73 +40,54 @@ interface OAuthErrorBody {
   error_description?: string;
 }
 
-/** How to fix a refused exchange, from the OpenFaaS IAM troubleshooting guide. */
-export function exchangeHint(description: string, subject: TokenClaims, systemIssuer: string): string {
-  const sub = subject.sub ?? '<sub of the projected token>';
-  const iss = subject.iss ?? '<iss of the projected token>';
-  if (/no policies found/i.test(description)) {
-    return `no IAM Role matches this connector: create a Role (iam.openfaas.com/v1) in the openfaas namespace with principal jwt:sub: ["${sub}"] and condition StringEqual jwt:iss: ["${iss}"], bound to a Policy allowing Function:List and Namespace:List (helm install with iam.enabled=true creates both); the connector retries by itself`;
+/** The body as a JSON object, or undefined. */
+function jsonObject(body: Buffer): Record<string, unknown> | undefined {
+  try {
+    const parsed: unknown = JSON.parse(body.toString('utf8'));
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
   }
-  if (/issuer not registered|unknown issuer|not trusted/i.test(description)) {
-    return `the issuer ${iss} is not registered with OpenFaaS: check "kubectl get jwtissuer -n openfaas" and create a JwtIssuer for it`;
-  }
-  if (/audience/i.test(description)) {
-    return `the projected token's audience ${JSON.stringify(subject.aud ?? [])} must include the system issuer ${systemIssuer}: set the projected volume's audience to system_issuer and list it in the JwtIssuer's aud`;
-  }
-  if (/Function:Invoke|invoke/i.test(description)) {
-    return 'the Policy bound to this connector does not grant Function:Invoke on the function\'s namespace: add it (helm: jwtAuth=true adds it on iam.resource)';
-  }
-  if (/jwks/i.test(description)) {
-    return 'the gateway could not validate the token (JWKS keys missing): restart the oidc-plugin ("kubectl rollout restart deploy/oidc-plugin -n openfaas") and check its logs';
-  }
-  if (/expired/i.test(description)) {
-    return 'the projected token has expired: the kubelet should refresh it; check the projected volume and the node clock';
-  }
-  return 'see the IAM troubleshooting section of README.md';
+}
+
+/** What an answer looks like, without a word of its content: `a JSON object with keys [a, b]`, `312 bytes of text/html`. */
+function shapeOf(body: Buffer, contentType: string | undefined): string {
+  const object = jsonObject(body);
+  if (object !== undefined) return `a JSON object with keys [${Object.keys(object).slice(0, 8).join(', ')}]`;
+  return `${body.length} bytes${contentType === undefined ? '' : ` of ${contentType.split(';')[0] ?? contentType}`}`;
 }
 
 function parseOAuthError(body: Buffer): OAuthErrorBody {
-  try {
-    const parsed: unknown = JSON.parse(body.toString('utf8'));
-    if (typeof parsed === 'object' && parsed !== null) {
-      const { error, error_description } = parsed as Record<string, unknown>;
-      return {
-        ...(typeof error === 'string' ? { error } : {}),
-        ...(typeof error_description === 'string' ? { error_description } : {}),
-      };
-    }
-  } catch {
-    // not JSON: fall back to the raw excerpt
-  }
-  return {};
+  const { error, error_description } = jsonObject(body) ?? {};
+  return {
+    ...(typeof error === 'string' ? { error: scrubSecrets(error.slice(0, 100)) } : {}),
+    ...(typeof error_description === 'string' ? { error_description: scrubSecrets(error_description.slice(0, 500)) } : {}),
+  };
 }
 
-function refused(status: number, body: Buffer, req: ExchangeRequest): TokenExchangeError {
+function refused(status: number, body: Buffer, contentType: string | undefined, req: ExchangeRequest): TokenExchangeError {
   const oauth = parseOAuthError(body);
-  const description = oauth.error_description ?? (excerpt(body) || `HTTP ${status}`);
+  const description = oauth.error_description ?? `HTTP ${status} without an OAuth error (${shapeOf(body, contentType)})`;
   const label = oauth.error === undefined ? `${status}` : `${status} ${oauth.error}`;
   return new TokenExchangeError(`token exchange refused (${label}): ${description}`, {
     status,
     ...(oauth.error === undefined ? {} : { oauthError: oauth.error }),
     description,
     ...(req.subject.sub === undefined ? {} : { subject: req.subject.sub }),
-    hint: exchangeHint(description, req.subject, req.systemIssuer),
+    diagnosis: exchangeRefusal(description, { claims: req.subject, systemIssuer: req.systemIssuer }, status, oauth.error),
   });
 }
 
-function parseIssued(body: Buffer, req: ExchangeRequest): IssuedToken {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
-    parsed = undefined;
-  }
-  const record = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
+function parseIssued(body: Buffer, contentType: string | undefined, req: ExchangeRequest): IssuedToken {
+  const record = jsonObject(body) ?? {};
   const accessToken = record.access_token;
   if (typeof accessToken !== 'string' || accessToken === '') {
-    throw new TokenExchangeError(`token exchange answered 200 without an access_token: ${excerpt(body, 80)}`, {
+    throw new TokenExchangeError(`token exchange answered 200 without an access_token: ${shapeOf(body, contentType)}`, {
       code: 'E_TOKEN_RESPONSE',
-      hint: `check token_url (${req.tokenUrl}) points at the OpenFaaS gateway's /oauth/token`,
+      diagnosis: {
+        cause: `token_url (${req.tokenUrl}) answered like something other than the OpenFaaS gateway's token endpoint`,
+        fix: "point token_url at the OpenFaaS gateway's /oauth/token (or leave it unset: it defaults to gateway_url + /oauth/token)",
+      },
     });
   }
   const expiresIn = record.expires_in;
@@ -146,13 +131,14 @@ export async function exchangeToken(dispatcher: Dispatcher, req: ExchangeRequest
       maxBodyBytes: 1024 * 1024,
     });
   } catch (err) {
-    const e = err as ConnectorError;
-    throw new TokenExchangeError(`token exchange at ${url.origin}${url.pathname} failed: ${e.message}`, {
+    const inner = err instanceof ConnectorError ? err : undefined;
+    throw new TokenExchangeError(`token exchange at ${url.origin}${url.pathname} failed: ${inner?.message ?? String(err)}`, {
       cause: err,
-      ...(e.hint === undefined ? {} : { hint: e.hint }),
+      diagnosis: inner?.diagnosis,
       ...(req.subject.sub === undefined ? {} : { subject: req.subject.sub }),
     });
   }
-  if (res.status !== 200) throw refused(res.status, res.body, req);
-  return parseIssued(res.body, req);
+  const contentType = typeof res.headers['content-type'] === 'string' ? res.headers['content-type'] : undefined;
+  if (res.status !== 200) throw refused(res.status, res.body, contentType, req);
+  return parseIssued(res.body, contentType, req);
 }

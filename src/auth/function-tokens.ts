@@ -2,11 +2,17 @@
  * Per-function access tokens for functions deployed with jwt_auth=true: the projected token is
  * exchanged with scope=function and audience=<namespace>:<name>; each token is cached per
  * function until 80% of its life, and concurrent callers share one exchange.
+ *
+ * A failed exchange is remembered for its namespace (an IAM Policy grants Function:Invoke per
+ * namespace, so a refusal for one function is the answer for all of them there) and retried
+ * with backoff (500 ms doubling to 30 s, as the connector's own token): while it is remembered,
+ * callers get the same error at once, without an exchange. A Policy without Function:Invoke
+ * costs one exchange per namespace per backoff step, not one per function per slot.
  */
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock.ts';
 import { exchangeToken } from './exchange.ts';
-import { tokenTimes } from './iam.ts';
+import { backoffDelay, tokenTimes } from './iam.ts';
 import { readProjectedToken } from './token-file.ts';
 
 export interface FunctionTokensOptions {
@@ -17,11 +23,18 @@ export interface FunctionTokensOptions {
   readonly clock: Clock;
   readonly exchangeTimeoutMs?: number;
   readonly onExchange?: (ok: boolean) => void;
+  readonly random?: () => number;
 }
 
 interface Cached {
   readonly header: string;
   readonly renewAt: number;
+}
+
+interface Failure {
+  readonly error: Error;
+  readonly attempts: number;
+  readonly retryAt: number;
 }
 
 const PRUNE_ABOVE = 1024;
@@ -30,21 +43,25 @@ export class FunctionTokens {
   private readonly opts: FunctionTokensOptions;
   private readonly cache = new Map<string, Cached>();
   private readonly inflight = new Map<string, Promise<string>>();
+  /** The last failed exchange per namespace, until its retry time. */
+  private readonly failures = new Map<string, Failure>();
 
   constructor(opts: FunctionTokensOptions) {
     this.opts = opts;
   }
 
-  /** `Bearer <token>` for invoking `<name>.<namespace>`. */
+  /** `Bearer <token>` for invoking `<name>.<namespace>`; rejects at once while a refusal for its namespace is remembered. */
   authorization(namespace: string, name: string): Promise<string> {
     const audience = `${namespace}:${name}`;
+    const now = this.opts.clock.now();
     const cached = this.cache.get(audience);
-    if (cached !== undefined && this.opts.clock.now() < cached.renewAt) return Promise.resolve(cached.header);
+    if (cached !== undefined && now < cached.renewAt) return Promise.resolve(cached.header);
     let pending = this.inflight.get(audience);
-    if (pending === undefined) {
-      pending = this.exchange(audience).finally(() => this.inflight.delete(audience));
-      this.inflight.set(audience, pending);
-    }
+    if (pending !== undefined) return pending;
+    const failure = this.failures.get(namespace);
+    if (failure !== undefined && now < failure.retryAt) return Promise.reject(failure.error);
+    pending = this.exchange(namespace, audience).finally(() => this.inflight.delete(audience));
+    this.inflight.set(audience, pending);
     return pending;
   }
 
@@ -54,7 +71,7 @@ export class FunctionTokens {
     if (this.cache.get(audience)?.header === refused) this.cache.delete(audience);
   }
 
-  private async exchange(audience: string): Promise<string> {
+  private async exchange(namespace: string, audience: string): Promise<string> {
     const { clock } = this.opts;
     try {
       const projected = await readProjectedToken(this.opts.tokenFile);
@@ -71,11 +88,15 @@ export class FunctionTokens {
       const header = `Bearer ${issued.accessToken}`;
       this.prune(now);
       this.cache.set(audience, { header, renewAt: tokenTimes(issued, now).renewAt });
+      this.failures.delete(namespace);
       this.opts.onExchange?.(true);
       return header;
     } catch (err) {
       this.opts.onExchange?.(false);
-      throw err;
+      const error = err instanceof Error ? err : new Error(String(err));
+      const attempts = (this.failures.get(namespace)?.attempts ?? 0) + 1;
+      this.failures.set(namespace, { error, attempts, retryAt: clock.now() + backoffDelay(attempts, this.opts.random) });
+      throw error;
     }
   }
 

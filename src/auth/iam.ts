@@ -67,6 +67,7 @@ export function tokenTimes(issued: IssuedToken, now: number): Omit<CurrentToken,
 }
 
 export class IamCredentials implements Credentials {
+  readonly mode = 'iam';
   private readonly opts: IamOptions;
   private current: CurrentToken | undefined;
   private inflight: Promise<string> | undefined;
@@ -87,7 +88,8 @@ export class IamCredentials implements Credentials {
     const now = this.opts.clock.now();
     const current = this.current;
     if (current !== undefined && now < current.expiresAt) {
-      if (now >= current.renewAt) this.refreshInBackground();
+      // due for renewal, and not waiting out the backoff of a failed one (its timer retries)
+      if (now >= current.renewAt && (this.failure === undefined || now >= this.failure.retryAt)) this.refreshInBackground();
       return current.header;
     }
     if (this.failure !== undefined && now < this.failure.retryAt && this.inflight === undefined) {

@@ -42,12 +42,15 @@ export async function readProjectedToken(path: string): Promise<ProjectedToken> 
   } catch (err) {
     throw new ConnectorError('E_TOKEN_FILE', `cannot read the projected ServiceAccount token at ${path}`, {
       cause: err,
-      hint: 'mount a projected serviceAccountToken volume with path openfaas-token at token_mount_path (the Helm chart does this)',
+      diagnosis: {
+        cause: `no projected ServiceAccount token at ${path}`,
+        fix: 'mount a projected serviceAccountToken volume with path openfaas-token and audience = system_issuer at token_mount_path (the Helm chart does this)',
+      },
     });
   }
   if (token === '') {
     throw new ConnectorError('E_TOKEN_FILE', `the projected ServiceAccount token at ${path} is empty`, {
-      hint: 'the kubelet writes this file; check the projected volume in the Pod spec',
+      diagnosis: { cause: `the projected ServiceAccount token at ${path} is empty`, fix: 'the kubelet writes this file: check the projected volume in the Pod spec' },
     });
   }
   return { token, claims: decodeClaims(token) };

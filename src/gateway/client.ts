@@ -5,6 +5,7 @@
  */
 import type { Dispatcher } from 'undici';
 import type { Credentials } from '../auth/credentials.ts';
+import { gatewayStatus, type AuthMode } from '../diagnosis.ts';
 import { GatewayError } from '../errors.ts';
 import { isoMemo } from '../iso-time.ts';
 import { USER_AGENT } from '../version.ts';
@@ -47,7 +48,7 @@ export interface InvokeResult {
 }
 
 /** A REST listing that failed with a status that means "not yours (anymore)". */
-export function isGone(err: unknown): boolean {
+export function isGone(err: unknown): err is GatewayError & { readonly status: 403 | 404 } {
   return err instanceof GatewayError && (err.status === 403 || err.status === 404);
 }
 
@@ -76,7 +77,7 @@ export class GatewayClient {
   }
 
   async listNamespaces(timeoutMs: number, signal?: AbortSignal): Promise<string[]> {
-    const res = await this.get('system/namespaces', timeoutMs, signal);
+    const res = await this.get('system/namespaces', undefined, timeoutMs, signal);
     return parseNamespaceList(res.body, '/system/namespaces');
   }
 
@@ -88,7 +89,7 @@ export class GatewayClient {
   /** A namespace's function list as the gateway sent it, to parse with parseFunctionList. */
   async fetchFunctionList(namespace: string, timeoutMs: number, signal?: AbortSignal): Promise<{ readonly body: Buffer; readonly path: string }> {
     const path = `system/functions?namespace=${encodeURIComponent(namespace)}`;
-    const res = await this.get(path, timeoutMs, signal);
+    const res = await this.get(path, namespace, timeoutMs, signal);
     return { body: res.body, path: `/${path}` };
   }
 
@@ -110,6 +111,7 @@ export class GatewayClient {
       headers,
       body: '',
       timeoutMs: req.timeoutMs,
+      timeoutSetting: 'upstream_timeout',
       maxBodyBytes: Number.MAX_SAFE_INTEGER,
       keepBody: false,
       ...(req.signal === undefined ? {} : { signal: req.signal }),
@@ -135,7 +137,7 @@ export class GatewayClient {
     });
   }
 
-  private async get(path: string, timeoutMs: number, signal?: AbortSignal): Promise<HttpResponse> {
+  private async get(path: string, namespace: string | undefined, timeoutMs: number, signal?: AbortSignal): Promise<HttpResponse> {
     const url = new URL(path, this.base);
     let auth = await this.opts.credentials.authorization();
     let res = await this.fetch(url, auth, timeoutMs, signal);
@@ -144,7 +146,7 @@ export class GatewayClient {
       auth = await this.opts.credentials.authorization();
       res = await this.fetch(url, auth, timeoutMs, signal);
     }
-    if (res.status < 200 || res.status > 299) throw statusError(url, res);
+    if (res.status < 200 || res.status > 299) throw statusError(url, res, this.opts.credentials.mode, namespace);
     return res;
   }
 
@@ -156,27 +158,19 @@ export class GatewayClient {
       method: 'GET',
       headers,
       timeoutMs,
+      timeoutSetting: 'rebuild_timeout',
       maxBodyBytes: MAX_LIST_BYTES,
       ...(signal === undefined ? {} : { signal }),
     });
   }
 }
 
-function statusHint(status: number, location: string | undefined): string {
-  if (status >= 300 && status < 400) {
-    return `the gateway redirected to ${location ?? 'another URL'}, which is not followed (it would carry the credentials elsewhere): set gateway_url to the final URL, e.g. https:// instead of http://`;
-  }
-  if (status === 401) return 'the gateway refused the credentials: in IAM mode check the Role and JwtIssuer; with basic_auth check the basic-auth secret';
-  if (status === 403) return "the connector's IAM Policy does not allow this: grant Function:List and Namespace:List on the namespace (iam.resource in the chart)";
-  if (status === 404) return 'the namespace does not exist (any more) or gateway_url is not an OpenFaaS gateway';
-  return 'the gateway answered with an error; check the gateway logs';
-}
-
-function statusError(url: URL, res: HttpResponse): GatewayError {
+function statusError(url: URL, res: HttpResponse, auth: AuthMode, namespace: string | undefined): GatewayError {
   const body = excerpt(res.body);
+  const location = typeof res.headers.location === 'string' ? res.headers.location : undefined;
   return new GatewayError('E_GATEWAY_HTTP', `GET ${url.pathname}${url.search} answered ${res.status}${body === '' ? '' : `: ${body}`}`, {
     path: url.pathname,
     status: res.status,
-    hint: statusHint(res.status, typeof res.headers.location === 'string' ? res.headers.location : undefined),
+    diagnosis: gatewayStatus(res.status, { auth, ...(namespace === undefined ? {} : { namespace }), ...(location === undefined ? {} : { location }) }),
   });
 }

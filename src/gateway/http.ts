@@ -4,7 +4,10 @@
  * connections are reused.
  */
 import type { Dispatcher } from 'undici';
+import { NOT_A_GATEWAY, networkFailure, systemCode, timeoutFailure } from '../diagnosis.ts';
+import { formatDuration } from '../duration.ts';
 import { GatewayError, describeError } from '../errors.ts';
+import { scrubSecrets } from '../redact.ts';
 
 export interface HttpRequest {
   /** e.g. http://gateway.openfaas:8080 */
@@ -15,6 +18,8 @@ export interface HttpRequest {
   readonly headers: Record<string, string>;
   readonly body?: string;
   readonly timeoutMs: number;
+  /** The variable that sets timeoutMs (rebuild_timeout, upstream_timeout), named in a timeout's fix. */
+  readonly timeoutSetting?: string;
   /** Largest body kept in memory; larger answers fail with E_GATEWAY_RESPONSE. */
   readonly maxBodyBytes: number;
   readonly signal?: AbortSignal;
@@ -33,38 +38,6 @@ export interface HttpResponse {
 /** Builds the request's origin and path from a URL (REST calls; invocations pass strings). */
 export function target(url: URL): { readonly origin: string; readonly path: string } {
   return { origin: url.origin, path: `${url.pathname}${url.search}` };
-}
-
-const TLS_CODES = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
-
-export function networkHint(err: unknown, url: URL): string {
-  const code = errorCode(err);
-  if (code === 'CERT_HAS_EXPIRED') return `the TLS certificate of ${url.host} has expired (${code}); renew it on the gateway or its ingress`;
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
-    return `the TLS certificate of ${url.host} is not valid for that host name (${code}); use the host name the certificate names in gateway_url`;
-  }
-  if (code !== undefined && TLS_CODES.has(code)) {
-    return `the TLS certificate of ${url.host} is not trusted (${code}); if it is signed by a private CA, mount the CA bundle and set NODE_EXTRA_CA_CERTS to its path`;
-  }
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    return `nothing answers at ${url.origin} (${code}); check gateway_url and that the gateway is running`;
-  }
-  return `check that ${url.origin} is reachable from this Pod`;
-}
-
-function errorCode(err: unknown): string | undefined {
-  for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && !code.startsWith('UND_ERR') && code !== 'ABORT_ERR') return code;
-  }
-  return undefined;
 }
 
 function hasCode(err: unknown, code: string): boolean {
@@ -90,10 +63,7 @@ function pathnameOf(path: string): string {
 }
 
 function tooLarge(path: string, max: number): GatewayError {
-  return new GatewayError('E_GATEWAY_RESPONSE', `the answer from ${path} is larger than ${max} bytes`, {
-    path,
-    hint: 'the gateway answered with an unexpectedly large body; check gateway_url points at the OpenFaaS gateway',
-  });
+  return new GatewayError('E_GATEWAY_RESPONSE', `the answer from ${path} is larger than ${max} bytes`, { path, diagnosis: NOT_A_GATEWAY });
 }
 
 /** Names what went wrong with a request, as a GatewayError with a hint. */
@@ -104,20 +74,25 @@ function failure(err: unknown, req: HttpRequest, timeoutMs: number, timedOut: bo
     return new GatewayError('E_GATEWAY_REQUEST', `${req.method} ${pathname} could not be sent: ${describeError(err)}`, {
       path: pathname,
       cause: err,
-      hint: 'the request itself is invalid (e.g. a header value); this is a bug or a bad annotation, not a network problem',
+      diagnosis: {
+        cause: 'the request itself is invalid (e.g. a header value), not the network',
+        fix: 'check the annotations of the function; if they are fine, report it as a bug',
+      },
     });
   }
+  const origin = new URL(req.origin);
   if (timedOut || isTimeout(err)) {
-    return new GatewayError('E_GATEWAY_TIMEOUT', `${req.method} ${pathname} timed out after ${timeoutMs} ms`, {
+    return new GatewayError('E_GATEWAY_TIMEOUT', `${req.method} ${pathname} timed out after ${formatDuration(timeoutMs)}`, {
       path: pathname,
       cause: err,
-      hint: `the gateway at ${req.origin} did not answer in time`,
+      diagnosis: timeoutFailure(origin, timeoutMs, req.timeoutSetting),
     });
   }
-  return new GatewayError('E_GATEWAY_NETWORK', `${req.method} ${pathname} failed: ${describeError(err)}`, {
+  const detail = describeError(err);
+  return new GatewayError('E_GATEWAY_NETWORK', `${req.method} ${pathname} failed: ${detail}`, {
     path: pathname,
     cause: err,
-    hint: networkHint(err, new URL(req.origin)),
+    diagnosis: networkFailure(systemCode(err), origin, detail),
   });
 }
 
@@ -165,7 +140,7 @@ export function send(dispatcher: Dispatcher, req: HttpRequest): Promise<HttpResp
     }
     const timer = setTimeout(() => {
       timedOut = true;
-      abort(new DOMException(`timed out after ${timeoutMs} ms`, 'TimeoutError'));
+      abort(new DOMException(`timed out after ${formatDuration(timeoutMs)}`, 'TimeoutError'));
     }, timeoutMs);
     if (outer !== undefined) {
       if (outer.aborted) {
@@ -210,8 +185,12 @@ export function send(dispatcher: Dispatcher, req: HttpRequest): Promise<HttpResp
   });
 }
 
-/** A short, printable excerpt of a body for error messages (never used for secrets). */
+/**
+ * A short, printable excerpt of an error body for messages, with anything token- or
+ * credential-shaped removed (a proxy may echo the request's Authorization header). Never used for
+ * an answer that carries credentials by design (the token endpoint's).
+ */
 export function excerpt(body: Buffer, max = 200): string {
-  const text = body.subarray(0, max).toString('utf8').replace(/\s+/g, ' ').trim();
+  const text = scrubSecrets(body.subarray(0, max).toString('utf8').replace(/\s+/g, ' ').trim());
   return body.length > max ? `${text}…` : text;
 }

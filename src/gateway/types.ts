@@ -3,6 +3,7 @@
  * proxy may answer with HTML: anything unexpected is either tolerated (absent = empty) or
  * reported as one E_GATEWAY_RESPONSE error, never a crash.
  */
+import { NOT_A_GATEWAY } from '../diagnosis.ts';
 import { GatewayError } from '../errors.ts';
 import { excerpt } from './http.ts';
 
@@ -18,7 +19,7 @@ function parseJson(body: Buffer, path: string): unknown {
   } catch {
     throw new GatewayError('E_GATEWAY_RESPONSE', `${path} did not answer JSON: ${excerpt(body, 120)}`, {
       path,
-      hint: 'check gateway_url points at the OpenFaaS gateway and not at a proxy or login page',
+      diagnosis: NOT_A_GATEWAY,
     });
   }
 }
@@ -28,7 +29,7 @@ function expectArray(value: unknown, path: string): unknown[] {
   if (!Array.isArray(value)) {
     throw new GatewayError('E_GATEWAY_RESPONSE', `${path} answered ${typeof value} where a JSON array was expected`, {
       path,
-      hint: 'check gateway_url points at the OpenFaaS gateway',
+      diagnosis: NOT_A_GATEWAY,
     });
   }
   return value;

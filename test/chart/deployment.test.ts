@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { chartDir, ciDir, helmTemplate, ofKind, one, type Manifest, type Values } from './helm.ts';
-import { connector, envOf, iamValues, podSpec, systemIssuer } from './fixtures.ts';
+import { basicAuthValues, connector, envOf, iamValues, podSpec, systemIssuer } from './fixtures.ts';
 import { asDeployment } from './validate.ts';
 
 const chart = parse(readFileSync(path.join(chartDir, 'Chart.yaml'), 'utf8')) as { appVersion: string };
@@ -126,10 +126,22 @@ describe('the Deployment with basic auth', () => {
     expect(podSpec(deployment).automountServiceAccountToken).toBe(false);
   });
 
-  it('is the default', async () => {
-    const { deployment } = await render({});
+  it('is one value away from the default: iam.enabled=false', async () => {
+    const { docs, deployment } = await render({ iam: { enabled: false } });
     expect(envOf(deployment).basic_auth).toBe('true');
+    expect(envOf(deployment)).not.toHaveProperty('system_issuer');
     expect(podSpec(deployment).volumes?.map((v) => v.name)).toEqual(['basic-auth']);
+    expect(docs.map((d) => d.kind)).toEqual(['Deployment']);
+  });
+});
+
+describe('the default authentication', () => {
+  it('is IAM, scoped to the release namespace, once the system issuer is set', async () => {
+    const { docs, deployment } = await render({ iam: { systemIssuer: { url: systemIssuer } } });
+    expect(envOf(deployment)).toMatchObject({ system_issuer: systemIssuer, basic_auth: 'false' });
+    expect(podSpec(deployment).volumes?.map((v) => v.name)).toEqual(['openfaas-token']);
+    const policy = one(docs, 'Policy') as Manifest & { spec: { statement: { resource: string[] }[] } };
+    expect(policy.spec.statement.map((s) => s.resource)).toEqual([['tenant-a:*']]);
   });
 });
 
@@ -172,13 +184,14 @@ describe('the Deployment defaults', () => {
     expect(podSpec(deployment).enableServiceLinks).toBe(false);
   });
 
-  it('requests resources', async () => {
+  it('requests the memory an idle connector uses and limits it above a discovery pass at 100,000 functions', async () => {
+    // BENCHMARKS.md: idle ~112 MiB, 1,000 functions on a slot 127 MiB, discovery at 100,000 up to 241 MiB.
     const { deployment } = await render(iamValues());
-    expect(connector(deployment).resources?.requests).toEqual({ cpu: '50m', memory: '64Mi' });
-    expect(connector(deployment).resources?.limits).toEqual({ memory: '256Mi' });
+    expect(connector(deployment).resources?.requests).toEqual({ cpu: '50m', memory: '128Mi' });
+    expect(connector(deployment).resources?.limits).toEqual({ memory: '320Mi' });
   });
 
-  it('gives SIGTERM handling more time than shutdown_timeout', async () => {
+  it('gives SIGTERM handling shutdown_timeout plus 5 seconds', async () => {
     const { deployment } = await render(iamValues());
     expect(podSpec(deployment).terminationGracePeriodSeconds).toBe(30);
     expect(envOf(deployment).shutdown_timeout).toBe('25s');
@@ -273,13 +286,13 @@ describe('the Deployment with production values', () => {
     expect(deployment.spec?.template.metadata?.annotations).toEqual({ 'example.com/team': 'payments' });
     expect(deployment.spec?.template.metadata?.labels).toMatchObject({ 'example.com/cost-centre': '1234' });
     expect(connector(deployment).resources).toEqual({
-      requests: { cpu: '100m', memory: '96Mi' },
-      limits: { memory: '192Mi' },
+      requests: { cpu: '100m', memory: '192Mi' },
+      limits: { memory: '320Mi' },
     });
   });
 
   it('does not let podLabels replace the selector labels', async () => {
-    const { deployment } = await render({ podLabels: { 'app.kubernetes.io/name': 'other', team: 'a' } });
+    const { deployment } = await render(iamValues([], { podLabels: { 'app.kubernetes.io/name': 'other', team: 'a' } }));
     expect(deployment.spec?.template.metadata?.labels).toMatchObject({
       'app.kubernetes.io/name': 'cron-connector',
       team: 'a',
@@ -295,7 +308,7 @@ describe('the image value', () => {
   });
 
   it('uses an explicit tag', async () => {
-    const { deployment } = await render({ image: { tag: '9.9.9' } });
+    const { deployment } = await render(iamValues([], { image: { tag: '9.9.9' } }));
     expect(connector(deployment).image).toBe('ghcr.io/openfaas/cron-connector-ts:9.9.9');
   });
 });
@@ -331,7 +344,7 @@ describe('the metrics Service and ServiceMonitor', () => {
   });
 
   it('creates only the Service with metrics.service.enabled', async () => {
-    const { docs } = await render({ metrics: { service: { enabled: true } } });
+    const { docs } = await render(basicAuthValues({ metrics: { service: { enabled: true } } }));
     expect(ofKind(docs, 'Service')).toHaveLength(1);
     expect(ofKind(docs, 'ServiceMonitor')).toEqual([]);
   });

@@ -7,12 +7,20 @@ import type { Values } from './helm.ts';
 export const systemIssuer = 'https://gateway.example.com';
 export const kubernetesIssuer = 'https://kubernetes.default.svc.cluster.local';
 
-/** Values for an IAM-enabled release scoped to `resource`, merged with `extra` at the top level. */
-export function iamValues(resource: readonly string[] = ['*'], extra: Values = {}): Values {
+/**
+ * Values for an IAM-enabled release scoped to `resource` (the chart's default, [], is the release
+ * namespace), merged with `extra` at the top level.
+ */
+export function iamValues(resource: readonly string[] = [], extra: Values = {}): Values {
   return {
     ...extra,
     iam: { enabled: true, systemIssuer: { url: systemIssuer }, resource, ...(extra.iam as Values | undefined) },
   };
+}
+
+/** Values for a release without IAM (basic auth unless `extra` says otherwise). */
+export function basicAuthValues(extra: Values = {}): Values {
+  return { ...extra, iam: { enabled: false, ...(extra.iam as Values | undefined) } };
 }
 
 export function podSpec(deployment: Deployment): IPodSpec {

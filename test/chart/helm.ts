@@ -3,10 +3,10 @@
 // values, release and namespace are rendered once however many tests look at them.
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const chartDir = path.join(repoRoot, 'chart', 'cron-connector');
@@ -154,6 +154,40 @@ export async function helmNotes(values: Values = {}, opts: RenderOptions = {}): 
   const at = stdout.indexOf('\nNOTES:\n');
   if (at < 0) throw new Error(`no NOTES in helm output:\n${stdout}`);
   return stdout.slice(at + '\nNOTES:\n'.length);
+}
+
+/**
+ * Renders `template` as one more template file of a copy of the chart, so that it can call the
+ * chart's named templates (e.g. "cron-connector.durationMs") on many inputs in one helm run, and
+ * parses what it prints (memoised like helmTemplate). The copy is rendered whole (the chart's
+ * own checks run too) with --skip-schema-validation, so `values` may carry keys of the probe's
+ * own, e.g. a list of inputs.
+ */
+export function helmProbe(template: string, values: Values): Promise<unknown> {
+  const key = JSON.stringify(['probe', template, values]);
+  let render = probes.get(key);
+  if (!render) {
+    render = runProbe(template, values);
+    probes.set(key, render);
+  }
+  return render;
+}
+
+const probes = new Map<string, Promise<unknown>>();
+
+async function runProbe(template: string, values: Values): Promise<unknown> {
+  const dir = mkdtempSync(path.join(scratch(), 'probe-'));
+  try {
+    const copy = path.join(dir, 'cron-connector');
+    cpSync(chartDir, copy, { recursive: true });
+    writeFileSync(path.join(copy, 'templates', 'zz-probe.yaml'), template);
+    const args = ['template', 'probe', copy, '--namespace', 'tenant-a', '--skip-schema-validation'];
+    args.push('--show-only', 'templates/zz-probe.yaml', '--values', valuesFile(values));
+    const { stdout } = await runHelm(args);
+    return parse(stdout);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export interface LintResult {

@@ -26,12 +26,14 @@ const scopes: { scenario: string; values: Values; resource: string[] }[] = [
     values: iamValues(['dev:*', 'staging:*', 'team-b:*']),
     resource: ['dev:*', 'staging:*', 'team-b:*'],
   },
-  // iam.resource left at its default ["*"].
+  { scenario: 'the whole cluster', values: iamValues(['*']), resource: ['*'] },
+  // iam.resource left at its default, [].
   {
-    scenario: 'the whole cluster (default)',
-    values: { iam: { enabled: true, systemIssuer: { url: 'https://gateway.example.com' } } },
-    resource: ['*'],
+    scenario: 'the release namespace (default)',
+    values: { iam: { systemIssuer: { url: 'https://gateway.example.com' } } },
+    resource: ['tenant-a:*'],
   },
+  { scenario: 'an empty iam.resource', values: iamValues([]), resource: ['tenant-a:*'] },
 ];
 
 describe.each(scopes)('IAM objects for $scenario', ({ values, resource }) => {
@@ -145,6 +147,20 @@ describe('IAM with an existing ServiceAccount', () => {
     expect(ofKind(docs, 'ServiceAccount')).toEqual([]);
     expect(podSpec(deployment).serviceAccountName).toBe('cron-sa');
     expect(role.spec.principal).toEqual({ 'jwt:sub': ['system:serviceaccount:tenant-a:cron-sa'] });
+  });
+});
+
+describe('the default scope', () => {
+  it('is the namespace of each release', async () => {
+    for (const namespace of ['tenant-a', 'tenant-b']) {
+      const { policy } = await renderIam(iamValues(), 'cron', namespace);
+      expect(policy.spec.statement[0]?.resource).toEqual([`${namespace}:*`]);
+    }
+  });
+
+  it('never widens to every namespace unless "*" is asked for', async () => {
+    const { policy } = await renderIam({ iam: { systemIssuer: { url: 'https://gateway.example.com' } } });
+    expect(JSON.stringify(policy.spec)).not.toContain('"*"');
   });
 });
 

@@ -25,6 +25,18 @@ function finalStage(instruction: string): string | undefined {
   return lines.at(-1)?.slice(instruction.length + 1).trim();
 }
 
+const chartYaml = parse(readFileSync(path.join(chartDir, 'Chart.yaml'), 'utf8')) as { home: string; sources: string[] };
+const defaultImage = parse(readFileSync(path.join(chartDir, 'values.yaml'), 'utf8')) as { image: { repository: string } };
+
+describe("the chart's metadata", () => {
+  it('points home and sources at the repository of the image it runs, not the Go connector', () => {
+    const repository = defaultImage.image.repository.replace(/^ghcr\.io\//, 'https://github.com/');
+    expect(repository).toBe('https://github.com/openfaas/cron-connector-ts');
+    expect(chartYaml.home).toBe(repository);
+    expect(chartYaml.sources).toEqual([repository]);
+  });
+});
+
 describe('the image and the chart', () => {
   it('run as the same numeric non-root user', () => {
     const { runAsUser, runAsGroup } = values.podSecurityContext;

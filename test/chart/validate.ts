@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { Service } from 'kubernetes-models/v1/Service';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import type { Manifest } from './helm.ts';
@@ -46,6 +47,9 @@ export function validateManifest(doc: Manifest): void {
     case 'ServiceAccount':
       new ServiceAccount(doc).validate();
       return;
+    case 'NetworkPolicy':
+      new NetworkPolicy(doc).validate();
+      return;
     case 'Policy':
     case 'Role':
       validateIam(doc);
@@ -54,6 +58,13 @@ export function validateManifest(doc: Manifest): void {
       if (structurallyChecked.has(doc.kind)) return;
       throw new Error(`no validator for kind ${doc.kind}`);
   }
+}
+
+/** The rendered NetworkPolicy as a typed kubernetes-models object (validated). */
+export function asNetworkPolicy(doc: Manifest): NetworkPolicy {
+  const policy = new NetworkPolicy(doc);
+  policy.validate();
+  return policy;
 }
 
 /** The rendered Deployment as a typed kubernetes-models object (validated). */

@@ -3,7 +3,7 @@
 // --skip-schema-validation, as some users and tools run helm) say the same in plain words.
 import { describe, expect, it } from 'vitest';
 import { helmTemplate, helmTemplateError } from './helm.ts';
-import { iamValues } from './fixtures.ts';
+import { basicAuthValues, iamValues } from './fixtures.ts';
 
 const skipSchema = { skipSchemaValidation: true };
 
@@ -31,11 +31,6 @@ describe('a bad iam.resource entry', () => {
     expect(message).toContain("at '/iam/resource/0'");
   });
 
-  it('an empty list fails too', async () => {
-    expect(await helmTemplateError(iamValues([]))).toContain("at '/iam/resource': minItems: got 0, want 1");
-    expect(await helmTemplateError(iamValues([]), skipSchema)).toContain('iam.resource must list at least one entry');
-  });
-
   it('accepts "*" and "<namespace>:*" entries', async () => {
     await expect(helmTemplate(iamValues(['*', 'a:*', 'team-b:*', `${'x'.repeat(63)}:*`]))).resolves.toBeDefined();
   });
@@ -43,16 +38,21 @@ describe('a bad iam.resource entry', () => {
 
 describe('iam.systemIssuer.url', () => {
   const required =
-    'iam.systemIssuer.url is required when iam.enabled=true: set it to the OpenFaaS system issuer, usually the public URL of the gateway';
+    "iam.systemIssuer.url is required: IAM is on by default (iam.enabled=true), so set iam.systemIssuer.url to the OpenFaaS system issuer (the gateway's public URL, e.g. https://gateway.example.com), or iam.enabled=false for basic auth";
 
-  it('is required with IAM on', async () => {
-    const values = { iam: { enabled: true, resource: ['dev:*'] } };
-    expect(await helmTemplateError(values)).toContain(required);
-    expect(await helmTemplateError(values, skipSchema)).toContain(required);
+  it('is required with IAM on, which is the default, and the message names the alternative', async () => {
+    expect(await helmTemplateError({})).toContain(required);
+    expect(await helmTemplateError({}, skipSchema)).toContain(required);
+    expect(await helmTemplateError({ iam: { enabled: true, resource: ['dev:*'] } })).toContain(required);
+  });
+
+  it('is the only value a default install needs', async () => {
+    const docs = await helmTemplate({ iam: { systemIssuer: { url: 'https://gateway.example.com' } } });
+    expect(docs.map((d) => d.kind).sort()).toEqual(['Deployment', 'Policy', 'Role', 'ServiceAccount']);
   });
 
   it('is not required with IAM off', async () => {
-    await expect(helmTemplate({ iam: { enabled: false } })).resolves.toBeDefined();
+    await expect(helmTemplate(basicAuthValues())).resolves.toBeDefined();
   });
 
   it('must be a URL', async () => {

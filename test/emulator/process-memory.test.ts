@@ -13,6 +13,6 @@ describe('process memory', () => {
   });
 
   it('reads the memory limit the Helm chart sets by default', () => {
-    expect(chartMemoryLimitBytes()).toBe(256 * MiB);
+    expect(chartMemoryLimitBytes()).toBe(320 * MiB);
   });
 });

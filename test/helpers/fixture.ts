@@ -54,7 +54,7 @@ export function secret(...values: string[]): void {
 }
 
 export const FAST_ENV = {
-  rebuild_interval: '500ms',
+  rebuild_interval: '1s',
   rebuild_timeout: '2s',
   shutdown_timeout: '5s',
   http_port: '0',

@@ -7,12 +7,15 @@ describe('credentials', () => {
     const w = await world();
     w.gateway.setTokenLifetime(2);
     w.gateway.setFunctions('dev', [cronFunction('tick', '* * * * * *')]);
-    const connector = await w.start({ rebuild_interval: '300ms' });
+    const connector = await w.start({ rebuild_interval: '1s' });
     await connector.waitForLog(is('Added', { function: 'tick.dev' }));
-    await w.gateway.waitFor(() => w.gateway.exchanges.filter((e) => e.ok).length >= 4, 15_000, 'four exchanges');
-    const system = w.gateway.requests.filter((r) => r.path.startsWith('/system/'));
-    expect(system.length).toBeGreaterThan(10);
-    expect(system.filter((r) => r.status === 401)).toEqual([]);
+    const system = (): typeof w.gateway.requests => w.gateway.requests.filter((r) => r.path.startsWith('/system/'));
+    await w.gateway.waitFor(
+      () => w.gateway.exchanges.filter((e) => e.ok).length >= 4 && system().length >= 10,
+      15_000,
+      'four exchanges and ten listings',
+    );
+    expect(system().filter((r) => r.status === 401)).toEqual([]);
     await w.gateway.waitFor(() => callsOf(w.gateway, 'tick', 'dev').length >= 3, 10_000, 'three invocations');
     expect(connector.countLogs(is('Removed'))).toBe(0);
     expect(w.gateway.requests.filter((r) => r.path.startsWith('/system/') && r.status === 401)).toEqual([]);
@@ -36,7 +39,7 @@ describe('credentials', () => {
   it('should re-exchange once and retry when the gateway answers 401', async () => {
     const w = await world();
     w.gateway.setFunctions('dev', [cronFunction('a', '0 0 1 1 *')]);
-    const connector = await w.start({ rebuild_interval: '300ms' });
+    const connector = await w.start({ rebuild_interval: '1s' });
     await connector.waitForLog(is('Discovery complete'));
     const exchanges = w.gateway.exchanges.length;
     w.gateway.setFault('namespaces', { kind: 'status', status: 401, body: 'unauthorized: token expired', times: 1 });

@@ -6,7 +6,7 @@ describe('discovery', () => {
   it('should add, change and remove schedules as functions change, without doubling unchanged ones', async () => {
     const w = await world();
     w.gateway.setFunctions('dev', [cronFunction('keep', '* * * * * *'), cronFunction('change', '0 0 1 1 *'), cronFunction('drop', '0 0 1 1 *')]);
-    const connector = await w.start({ rebuild_interval: '300ms' });
+    const connector = await w.start({ rebuild_interval: '1s' });
     await connector.waitForLog(is('Added', { function: 'drop.dev' }));
 
     w.gateway.setFunctions('dev', [
@@ -31,7 +31,7 @@ describe('discovery', () => {
     const w = await world();
     w.gateway.setFunctions('dev', [cronFunction('a', '0 0 1 1 *')]);
     w.gateway.setFunctions('prod', [cronFunction('b', '0 0 1 1 *')]);
-    const connector = await w.start({ rebuild_interval: '300ms' });
+    const connector = await w.start({ rebuild_interval: '1s' });
     await connector.waitForLog(is('Added', { function: 'b.prod' }));
     await connector.waitForLog(is('Added', { function: 'a.dev' }));
 
@@ -106,7 +106,7 @@ describe('discovery', () => {
       cronFunction('zone', '* * * * *', { 'com.openfaas.cron.timezone': 'Europe/Atlantis' }),
       { name: 'nosched', image: 'x', annotations: { topic: 'cron-function' } },
     ]);
-    const connector = await w.start({ rebuild_interval: '200ms' });
+    const connector = await w.start({ rebuild_interval: '1s' });
     const typo = await connector.waitForLog(is('Cannot schedule function', { function: 'typo.dev' }));
     expect(typo).toMatchObject({ level: 'warn' });
     expect(String(typo.reason)).toContain('expected 5 fields');

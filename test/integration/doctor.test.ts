@@ -130,7 +130,7 @@ describe('cron-connector doctor', () => {
     expect(out).toContain(`✗ token exchange   No policies found for subject: ${w.iam.subject}`);
     expect(out).toContain('cause: no IAM Role matches this ServiceAccount');
     expect(out).toContain(`fix:   create a Role (iam.openfaas.com/v1) in the openfaas namespace with principal jwt:sub: ["${w.iam.subject}"] and condition StringEqual jwt:iss: ["${w.iam.kube.iss}"]`);
-    expect(out).toContain('iam.enabled=true');
+    expect(out).toContain('the Helm chart creates both: IAM is on by default');
     expect(out).toContain(`spec.principal["jwt:sub"] lists "${w.iam.subject}"`);
     expect(out).toContain(`spec.condition.StringEqual["jwt:iss"] lists "${w.iam.kube.iss}"`);
     expect(out).toContain('- namespaces       skipped: no access token');
@@ -192,14 +192,15 @@ describe('cron-connector doctor', () => {
     const closed = `http://127.0.0.1:${await freePort()}`;
     const iam = await doctorIn(w, { gateway_url: closed });
     expect(iam.code).toBe(1);
-    expect(iam.stdout).toContain(`cause: the gateway is unreachable: nothing answers at ${closed} (ECONNREFUSED)`);
-    expect(iam.stdout).toContain('fix:   check gateway_url and that the gateway is running');
+    const hostPort = closed.replace('http://', '');
+    expect(iam.stdout).toContain(`cause: nothing listens at ${hostPort} (ECONNREFUSED)`);
+    expect(iam.stdout).toContain("fix:   check the URL's host and port, and that the gateway is running (kubectl get pods -n openfaas)");
 
     const open = await doctor({ gateway_url: closed }, () => []);
     expect(open.code).toBe(1);
     expect(open.stdout).toContain('- token exchange   skipped: no-auth mode');
     expect(open.stdout).toMatch(/✗ namespaces {7}GET \/system\/namespaces failed/);
-    expect(open.stdout).toContain(`nothing answers at ${closed} (ECONNREFUSED)`);
+    expect(open.stdout).toContain(`nothing listens at ${hostPort} (ECONNREFUSED)`);
   });
 
   it('should explain a gateway whose TLS certificate is signed by an unknown authority', async () => {

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MIN_NODE_MAJOR, runtimeProblem } from '../../src/runtime.ts';
 import { startConnector, stopAllConnectors } from '../support/connector.ts';
 
-const PRETEND_NODE_20 = fileURLToPath(new URL('../support/fixtures/pretend-node-20.mjs', import.meta.url));
+const PRETEND_NODE_20 = fileURLToPath(new URL('../support/fixtures/pretend-node-20.ts', import.meta.url));
 
 afterEach(stopAllConnectors);
 

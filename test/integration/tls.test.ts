@@ -71,9 +71,23 @@ describe('tls', () => {
     expect(failed).toMatchObject({ code: 'E_GATEWAY_NETWORK' });
     expect(String(failed.error)).toContain('UNABLE_TO_VERIFY_LEAF_SIGNATURE');
     expect(String(failed.hint)).toBe(
-      `the TLS certificate of ${new URL(gateway.url).host} is not trusted (UNABLE_TO_VERIFY_LEAF_SIGNATURE); if it is signed by a private CA, mount the CA bundle and set NODE_EXTRA_CA_CERTS to its path`,
+      `the TLS certificate of ${new URL(gateway.url).host} is signed by an unknown authority (a private CA or a self-signed certificate) (UNABLE_TO_VERIFY_LEAF_SIGNATURE); if it is signed by a private CA, mount the CA bundle and set NODE_EXTRA_CA_CERTS to its path`,
     );
     expect(await connector.stop()).toEqual({ code: 0, signal: null });
     expect(gateway.requests).toEqual([]);
+  });
+
+  it('should say in one line that an https:// URL points at a plain-HTTP port', async () => {
+    const gateway = await startGateway({ auth: 'none' });
+    gateways.push(gateway);
+    const host = new URL(gateway.url).host;
+    const connector = await launch({ gateway_url: `https://${host}` });
+    const failed = await connector.waitForLog(is('Discovery failed, keeping current schedules'));
+    expect(failed).toMatchObject({ code: 'E_GATEWAY_NETWORK', error: 'GET /system/namespaces failed: wrong version number (ERR_SSL_WRONG_VERSION_NUMBER)' });
+    expect(failed.hint).toBe(
+      `${host} does not speak TLS: the URL says https:// but the port answers in plain HTTP (ERR_SSL_WRONG_VERSION_NUMBER); use http://${host} if that port serves plain HTTP, or the port that serves TLS`,
+    );
+    expect(connector.lines.filter((l) => /openssl|deps\//i.test(l))).toEqual([]);
+    expect(await connector.stop()).toEqual({ code: 0, signal: null });
   });
 });

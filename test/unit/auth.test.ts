@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { exchangeHint } from '../../src/auth/exchange.ts';
 import { BACKOFF_CAP_MS, backoffDelay, tokenTimes } from '../../src/auth/iam.ts';
 import { decodeClaims } from '../../src/auth/token-file.ts';
 
@@ -30,25 +29,6 @@ describe('exchange backoff', () => {
   it('should jitter within ±20%', () => {
     expect(backoffDelay(3, () => 0)).toBe(1600);
     expect(backoffDelay(3, () => 1)).toBe(2400);
-  });
-});
-
-describe('exchange hints', () => {
-  const subject = { sub: 'system:serviceaccount:tenant-a:cron', iss: 'https://kubernetes.default.svc.cluster.local', aud: ['https://gw'] };
-
-  it('should name the Role fields to create when no policy matches', () => {
-    const hint = exchangeHint('No policies found for subject: system:serviceaccount:tenant-a:cron', subject, 'https://gw');
-    expect(hint).toContain('principal jwt:sub: ["system:serviceaccount:tenant-a:cron"]');
-    expect(hint).toContain('StringEqual jwt:iss: ["https://kubernetes.default.svc.cluster.local"]');
-  });
-
-  it.each([
-    ['issuer not registered: https://x', /kubectl get jwtissuer/],
-    ['audience not valid', /audience .* must include the system issuer https:\/\/gw/],
-    ['Could not validate JWT token, JWKS keys missing.', /oidc-plugin/],
-    ['token expired', /kubelet should refresh/],
-  ])('should explain %j', (description, expected) => {
-    expect(exchangeHint(description, subject, 'https://gw')).toMatch(expected);
   });
 });
 

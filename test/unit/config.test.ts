@@ -107,4 +107,46 @@ describe('configuration', () => {
     expect(issuesOf({ gateway_url: 'http://gw', rebuild_interval: '0' })).toEqual(['rebuild_interval']);
     expect(parseConfig({ gateway_url: 'http://gw', shutdown_timeout: '0' }).shutdownTimeoutMs).toBe(0);
   });
+
+  it.each([
+    ['rebuild_interval', '1ms', '999ms', '1s', '24h', '24h1s', 'a duration from 1s to 24h (each pass lists every namespace'],
+    ['rebuild_timeout', '100ms', '999ms', '1s', '10m', '10m1s', 'a duration from 1s to 10m (a pass needs a token'],
+    ['upstream_timeout', '300ms', '999ms', '1s', '24h', '25h', 'a duration from 1s to 24h (the longest a synchronous invocation'],
+    ['shutdown_timeout', undefined, undefined, '0', '1h', '1h0m1s', 'a duration from 0 to 1h (how long SIGTERM waits'],
+  ])('should keep %s within its bounds and say why', (name, tiny, below, min, max, above, expected) => {
+    for (const ok of [min, max]) expect(() => parseConfig({ gateway_url: 'http://gw', [name]: ok })).not.toThrow();
+    for (const bad of [tiny, below, above].filter((v): v is string => v !== undefined)) {
+      expect(() => parseConfig({ gateway_url: 'http://gw', [name]: bad })).toThrow(`invalid configuration: ${name}="${bad}": expected ${expected}`);
+    }
+  });
+
+  it('should refuse user info in a URL without printing the password, and point gateway_url at basic_auth', () => {
+    for (const [name, value, shown] of [
+      ['gateway_url', 'http://admin:s3cret@gw:8080', 'http://admin:REDACTED@gw:8080'],
+      ['gateway_url', 'admin:s3cret@gw:8080', 'admin:REDACTED@gw:8080'],
+      ['system_issuer', 'https://admin:s3cret@gw.example.com', 'https://admin:REDACTED@gw.example.com'],
+      ['token_url', 'https://admin:s3cret@gw.example.com/oauth/token', 'https://admin:REDACTED@gw.example.com/oauth/token'],
+    ] as const) {
+      let message = '';
+      try {
+        parseConfig({ gateway_url: 'http://gw', system_issuer: 'https://gw.example.com', [name]: value });
+      } catch (err) {
+        message = (err as ConfigError).message;
+      }
+      expect(message).toContain(`invalid configuration: ${name}="${shown}": expected`);
+      expect(message).not.toContain('s3cret');
+    }
+    expect(() => parseConfig({ gateway_url: 'http://admin@gw:8080' })).toThrow(
+      'gateway_url="http://admin@gw:8080": expected a URL without a user name or password: they would be printed wherever the URL is, and are never sent; for basic auth set basic_auth=true and mount the basic-auth secret at secret_mount_path',
+    );
+  });
+
+  it('should refuse a query string or fragment in a URL', () => {
+    for (const value of ['http://gw:8080/?x=1', 'http://gw:8080?', 'http://gw:8080/#top']) {
+      expect(() => parseConfig({ gateway_url: value })).toThrow(
+        `gateway_url=${JSON.stringify(value)}: expected a URL without a query string or fragment (the connector appends paths such as /system/functions to it)`,
+      );
+    }
+    expect(parseConfig({ gateway_url: 'http://gw:8080/prefix/' }).gatewayUrl).toBe('http://gw:8080/prefix');
+  });
 });

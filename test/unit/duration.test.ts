@@ -16,7 +16,7 @@ describe('parseDuration', () => {
     expect(parseDuration(text)).toBe(ms);
   });
 
-  it.each(['', 'abc', '10', '-5s', '5 s', '1x', 's', '1h-30m', '5s5', 'NaNs'])('should reject %j', (text) => {
+  it.each(['', '+', 'abc', '10', '-5s', '5 s', '1x', 's', '1h-30m', '5s5', 'NaNs'])('should reject %j', (text) => {
     expect(parseDuration(text)).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger, toConsoleLine } from '../../src/log.ts';
+import { createLogger, redact, toConsoleLine } from '../../src/log.ts';
 
 function capture(encoding: 'console' | 'json', debug = false): { lines: string[]; log: ReturnType<typeof createLogger>['logger'] } {
   const lines: string[] = [];
@@ -34,6 +34,32 @@ describe('log encodings', () => {
     const { lines, log } = capture('json');
     log.info({ authorization: 'Bearer abc.def.ghi', token: 'abc', headers: { authorization: 'Basic x' } }, 'oops');
     expect(lines[0]).not.toMatch(/abc|Basic x/);
+  });
+
+  it('should redact secret-named fields and token-shaped text at any depth, in both encodings', () => {
+    const jwt = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl';
+    for (const encoding of ['json', 'console'] as const) {
+      const { lines, log } = capture(encoding);
+      log.warn(
+        {
+          request: { headers: { Authorization: `Bearer ${jwt}`, 'x-api-key': 'visible' }, body: { subject_token: 'hunter2', nested: [{ password: 'hunter3' }] } },
+          error: `the proxy echoed: authorization: Bearer ${jwt} and Basic YWRtaW46cHc=`,
+          deep: { a: { b: { c: { d: { e: { f: { g: { h: { i: 'hunter4' } } } } } } } } },
+          kept: 'nodeinfo.dev',
+        },
+        'Discovery failed',
+      );
+      const line = lines[0] ?? '';
+      for (const secret of [jwt, 'hunter2', 'hunter3', 'hunter4', 'YWRtaW46cHc=']) expect(line).not.toContain(secret);
+      expect(line).toContain('nodeinfo.dev');
+      expect(line).toContain('visible');
+      expect(line).toContain('the proxy echoed: authorization: [REDACTED] and [REDACTED]');
+    }
+  });
+
+  it('should leave a line without secrets as it is, without copying it', () => {
+    const fields = { function: 'nodeinfo.dev', schedule: '*/5 * * * *', scheduled: '2026-11-23T13:42:05.000Z', nested: { basicAuth: false } };
+    expect(redact(fields)).toBe(fields);
   });
 
   it('should pass unparsable lines through unchanged', () => {

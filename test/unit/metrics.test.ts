@@ -54,3 +54,18 @@ describe('per-function series', () => {
     ]);
   });
 });
+
+describe('dropped log lines', () => {
+  it('should count the lines stdout would not take, as the log sink reports them', async () => {
+    let dropped = 0;
+    const m = new PrometheusMetrics({ droppedLogLines: () => dropped });
+    const value = async (): Promise<string | undefined> =>
+      (await m.registry.metrics()).split('\n').find((line) => line.startsWith('cron_connector_log_lines_dropped_total '));
+    expect(await value()).toBe('cron_connector_log_lines_dropped_total 0');
+    dropped = 7;
+    expect(await value()).toBe('cron_connector_log_lines_dropped_total 7');
+    dropped = 9;
+    expect(await value()).toBe('cron_connector_log_lines_dropped_total 9');
+    expect((await new PrometheusMetrics().registry.metrics()).includes('cron_connector_log_lines_dropped_total')).toBe(false);
+  });
+});

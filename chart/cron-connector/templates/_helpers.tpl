@@ -117,37 +117,13 @@ Renders "true" or "false".
 {{- end }}
 
 {{/*
-Checks values the JSON schema cannot express (or expresses with cryptic messages), and fails
-the render with a message naming the value and the expected form. Renders nothing.
+The Policy's resources: iam.resource, or the release namespace only when it is empty (the
+default). Renders a JSON list; use with fromJsonArray.
 */}}
-{{- define "cron-connector.validate" -}}
-{{- if .Values.iam.enabled }}
-{{- if not .Values.iam.systemIssuer.url }}
-{{- fail "iam.systemIssuer.url is required when iam.enabled=true: set it to the OpenFaaS system issuer, usually the public URL of the gateway (e.g. https://gateway.example.com)" }}
-{{- end }}
-{{- if not (regexMatch "^https?://[^/]+" .Values.iam.systemIssuer.url) }}
-{{- fail (printf "iam.systemIssuer.url %q is not a URL: expected https://<host>, usually the public URL of the gateway" .Values.iam.systemIssuer.url) }}
-{{- end }}
-{{- if not .Values.iam.kubernetesIssuer.url }}
-{{- fail "iam.kubernetesIssuer.url is required when iam.enabled=true (default https://kubernetes.default.svc.cluster.local)" }}
-{{- end }}
-{{- if not .Values.iam.namespace }}
-{{- fail "iam.namespace is required when iam.enabled=true: the namespace OpenFaaS is installed in (default openfaas)" }}
-{{- end }}
-{{- if and (not .Values.serviceAccount.create) (not .Values.serviceAccount.name) }}
-{{- fail "serviceAccount.name is required when iam.enabled=true and serviceAccount.create=false: the IAM Role's principal is that ServiceAccount" }}
-{{- end }}
-{{- if not .Values.iam.resource }}
-{{- fail "iam.resource must list at least one entry: \"*\" for every namespace, or \"<namespace>:*\"" }}
-{{- end }}
-{{- end }}
-{{- range $i, $r := .Values.iam.resource }}
-{{- if not (and (kindIs "string" $r) (regexMatch "^(\\*|[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?:\\*)$" $r)) }}
-{{- fail (printf "iam.resource[%d] %q is invalid: expected \"*\" (every namespace) or \"<namespace>:*\" where <namespace> is a DNS-1123 label, e.g. \"dev:*\"" $i (toString $r)) }}
-{{- end }}
-{{- end }}
-{{- $ttl := .Values.iam.tokenExpirationSeconds }}
-{{- if or (not (or (kindIs "int" $ttl) (kindIs "int64" $ttl) (kindIs "float64" $ttl))) (lt (int64 $ttl) 600) }}
-{{- fail (printf "iam.tokenExpirationSeconds %v is too short: Kubernetes requires at least 600 seconds for a projected ServiceAccount token (default 7200)" $ttl) }}
+{{- define "cron-connector.iamResources" -}}
+{{- if .Values.iam.resource }}
+{{- toJson .Values.iam.resource }}
+{{- else }}
+{{- list (printf "%s:*" .Release.Namespace) | toJson }}
 {{- end }}
 {{- end }}

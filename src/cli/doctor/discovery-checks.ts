@@ -3,18 +3,16 @@
  * selecting functions with the daemon's own selectFunction, so a schedule the daemon rejects is
  * rejected here with the same reason.
  */
-import type { AuthConfig } from '../../config.ts';
 import { GatewayError, describeError } from '../../errors.ts';
 import type { GatewayFunction } from '../../gateway/types.ts';
 import { functionId, selectFunction, type SelectionDefaults } from '../../schedule/annotations.ts';
 import { plural, shortList } from '../format.ts';
 import type { Discovery, NamespaceListing } from './discovery.ts';
-import { diagnoseGateway, type GatewayTarget } from './gateway-diagnosis.ts';
+import { diagnosisOf } from './diagnose.ts';
 import { check, failed, skipped, type Check, type FunctionReport, type NamespaceReport } from './report.ts';
 
 export interface DiscoveryContext {
   readonly gatewayUrl: string;
-  readonly auth: AuthConfig['mode'];
   readonly defaults: SelectionDefaults;
   readonly now: number;
 }
@@ -100,8 +98,7 @@ function functionsCheck(reports: readonly NamespaceReport[], listings: readonly 
   const details = reports.map((r) => namespaceLine(r, ctx.defaults.topic));
   const failedOne = listings.find((l, i) => !l.ok && reports[i]?.status === 'failed');
   if (failedOne !== undefined && !failedOne.ok) {
-    const target: GatewayTarget = { gatewayUrl: ctx.gatewayUrl, auth: ctx.auth, namespace: failedOne.namespace };
-    return failed('functions', summary, { ...diagnoseGateway(failedOne.error, target), details });
+    return failed('functions', summary, { ...diagnosisOf(failedOne.error, new URL(ctx.gatewayUrl)), details });
   }
   if (problems.length > 0) return skippedNamespacesCheck(problems, summary, details);
   return check('functions', 'pass', summary, { details });
@@ -142,7 +139,7 @@ function schedulesCheck(reports: readonly NamespaceReport[], topic: string): Che
 
 export function discoveryChecks(d: Discovery, ctx: DiscoveryContext): DiscoveryChecks {
   if (!d.ok) {
-    const diagnosis = diagnoseGateway(d.error, { gatewayUrl: ctx.gatewayUrl, auth: ctx.auth });
+    const diagnosis = diagnosisOf(d.error, new URL(ctx.gatewayUrl));
     return {
       checks: [failed('namespaces', describeError(d.error), diagnosis), skipped('functions', 'no namespace list'), skipped('schedules', 'no namespace list')],
       namespaces: [],

@@ -30,7 +30,7 @@ interface Credentialed {
 }
 
 function staticBearer(token: string): Credentials {
-  return { authorization: () => Promise.resolve(`Bearer ${token}`), invalidate: () => undefined, ready: true, stop: () => undefined };
+  return { mode: 'iam', authorization: () => Promise.resolve(`Bearer ${token}`), invalidate: () => undefined, ready: true, stop: () => undefined };
 }
 
 async function credentialSteps(config: Config, agent: Agent, now: () => number): Promise<Credentialed> {
@@ -63,7 +63,7 @@ async function discoverySteps(config: Config, agent: Agent, credentials: Credent
   const client = new GatewayClient({ gatewayUrl: config.gatewayUrl, credentials, rest: agent, invoke: agent, contentType: config.contentType });
   const found = await discover(client, config.rebuildTimeoutMs);
   const defaults = { topic: config.topic, timezone: config.timezone, async: config.asyncInvocation, retries: config.retries };
-  return discoveryChecks(found, { gatewayUrl: config.gatewayUrl, auth: config.auth.mode, defaults, now: now() });
+  return discoveryChecks(found, { gatewayUrl: config.gatewayUrl, defaults, now: now() });
 }
 
 type ReportParts = Partial<Pick<DoctorReport, 'gateway' | 'auth' | 'token' | 'policies' | 'namespaces'>>;

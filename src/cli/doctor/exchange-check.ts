@@ -8,7 +8,7 @@ import { tokenTimes } from '../../auth/iam.ts';
 import type { ProjectedToken } from '../../auth/token-file.ts';
 import { TokenExchangeError, describeError } from '../../errors.ts';
 import { bracketList, describeExpiry, displayUrl } from '../format.ts';
-import { diagnoseExchange } from './diagnose.ts';
+import { diagnosisOf } from './diagnose.ts';
 import { check, type Check } from './report.ts';
 import type { IamAuth } from './token-check.ts';
 
@@ -47,7 +47,7 @@ export async function checkExchange(step: ExchangeStep): Promise<ExchangeOutcome
     const summary = `access token for ${token.claims.sub ?? '(no sub)'} from ${displayUrl(auth.tokenUrl)}: policies ${bracketList(issued.policies)}, ${describeExpiry(expiresAt, now)}`;
     return { check: check('token-exchange', 'pass', summary), accessToken: issued.accessToken, policies: issued.policies };
   } catch (err) {
-    const diagnosis = diagnoseExchange(err, { claims: token.claims, systemIssuer: auth.systemIssuer, tokenUrl: auth.tokenUrl });
+    const diagnosis = diagnosisOf(err, new URL(auth.tokenUrl));
     return { check: check('token-exchange', 'fail', failureSummary(err), diagnosis) };
   }
 }

@@ -2,12 +2,11 @@
  * Step 2 (IAM mode): the projected ServiceAccount token. Reads it with the daemon's own reader
  * and reports its claims (iss, sub, aud, exp), never the token or its signature.
  */
-import { exchangeHint } from '../../auth/exchange.ts';
 import { readProjectedToken, type ProjectedToken, type TokenClaims } from '../../auth/token-file.ts';
 import type { AuthConfig } from '../../config.ts';
 import { ConnectorError, describeError } from '../../errors.ts';
 import { bracketList, describeExpiry, displayUrl } from '../format.ts';
-import { actionOf } from './diagnose.ts';
+import { exchangeRefusal } from '../../diagnosis.ts';
 import { check, type Check, type Diagnosis, type TokenReport } from './report.ts';
 
 export type IamAuth = Extract<AuthConfig, { mode: 'iam' }>;
@@ -26,8 +25,8 @@ function unreadable(err: unknown, auth: IamAuth): TokenOutcome {
   return {
     check: check('projected-token', 'fail', describeError(err), {
       code: err.code,
-      cause: `no projected ServiceAccount token at ${auth.tokenFile}`,
-      fix: err.hint ?? MOUNT_FIX,
+      cause: err.diagnosis?.cause ?? `no projected ServiceAccount token at ${auth.tokenFile}`,
+      fix: err.diagnosis?.fix ?? MOUNT_FIX,
     }),
   };
 }
@@ -49,11 +48,11 @@ export function claimProblems(c: TokenClaims, systemIssuer: string, now: number)
   if (!(c.aud ?? []).includes(systemIssuer)) {
     problems.push({
       cause: `the token's audience ${bracketList(c.aud ?? [])} does not contain system_issuer ${displayUrl(systemIssuer)}`,
-      fix: actionOf(exchangeHint('audience not valid', c, systemIssuer)),
+      fix: exchangeRefusal('audience not valid', { claims: c, systemIssuer }).fix,
     });
   }
   if (c.expMs !== undefined && c.expMs <= now) {
-    problems.push({ cause: `the token ${describeExpiry(c.expMs, now)}`, fix: actionOf(exchangeHint('token expired', c, systemIssuer)) });
+    problems.push({ cause: `the token ${describeExpiry(c.expMs, now)}`, fix: exchangeRefusal('token expired', { claims: c, systemIssuer }).fix });
   }
   return problems;
 }

@@ -1,0 +1,107 @@
+/**
+ * Where log lines go: a Node.js writable stream (stdout), fed one batch per event-loop turn.
+ * - Never blocks the event loop and never loops: lines of one turn are joined and handed to the
+ *   stream once (a burst of thousands of lines is one write); the stream buffers.
+ * - Never grows without bound: while the stream holds more than `maxBufferedBytes` unwritten
+ *   (nobody reads stdout), new lines are dropped and counted.
+ * - A stream that fails (EPIPE when the reader has gone, as with `cron-connector | head`) is
+ *   written to no more; the lines are counted as dropped, never retried.
+ * - flush(timeout) resolves once the stream has written everything, or after `timeout`,
+ *   whichever comes first: shutdown never waits on a reader that is gone or stuck.
+ */
+
+/** The part of a Node.js Writable the sink uses (process.stdout, or a fake in tests). */
+export interface LineStream {
+  write(chunk: string, callback?: (err?: Error | null) => void): boolean;
+  readonly writableLength: number;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+}
+
+export const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
+
+export class StreamSink {
+  private readonly stream: LineStream;
+  private readonly maxBufferedBytes: number;
+  private pending: string[] = [];
+  private pendingBytes = 0;
+  private scheduled = false;
+  private broken = false;
+  private droppedLines = 0;
+
+  constructor(stream: LineStream, maxBufferedBytes = MAX_BUFFERED_BYTES) {
+    this.stream = stream;
+    this.maxBufferedBytes = maxBufferedBytes;
+    stream.on('error', () => this.fail());
+  }
+
+  /** Lines not written: the stream failed, or would not take more. */
+  get dropped(): number {
+    return this.droppedLines;
+  }
+
+  write(line: string): void {
+    if (this.broken || this.stream.writableLength + this.pendingBytes + line.length > this.maxBufferedBytes) {
+      this.droppedLines++;
+      return;
+    }
+    this.pending.push(line);
+    this.pendingBytes += line.length;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.writePending());
+    }
+  }
+
+  /** Resolves when everything written so far has left the process, or after `timeoutMs`. */
+  flush(timeoutMs: number): Promise<void> {
+    this.writePending();
+    if (this.broken || this.stream.writableLength === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      timer.unref();
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      try {
+        // the callback of an empty write runs once everything before it has been written
+        this.stream.write('', done);
+      } catch {
+        done();
+      }
+    });
+  }
+
+  private writePending(): void {
+    this.scheduled = false;
+    if (this.pending.length === 0) return;
+    const text = this.pending.length === 1 ? (this.pending[0] as string) : this.pending.join('');
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (this.broken) {
+      this.droppedLines += countLines(text);
+      return;
+    }
+    try {
+      this.stream.write(text, (err) => {
+        if (err) this.fail();
+      });
+    } catch {
+      this.fail();
+      this.droppedLines += countLines(text);
+    }
+  }
+
+  private fail(): void {
+    this.broken = true;
+    this.droppedLines += this.pending.length;
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+}
+
+function countLines(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}

@@ -1,0 +1,161 @@
+// Values the connector refuses at start-up (a crash loop in a Pod) are refused by the chart at
+// install time instead, with a message naming the value. The chart's checks (templates/_validate.tpl)
+// are compared with the connector's own parsers on many inputs, in one helm run per parser.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { SHUTDOWN_GRACE_MS } from '../../src/cli.ts';
+import { DURATION_BOUNDS, isValidTimezone } from '../../src/config.ts';
+import { parseDuration } from '../../src/duration.ts';
+import { parseTimezones, timezonesPath } from '../../scripts/timezones.ts';
+import { helmProbe, helmTemplate, helmTemplateError, one, type Values } from './helm.ts';
+import { envOf, iamValues, podSpec, systemIssuer } from './fixtures.ts';
+import { asDeployment } from './validate.ts';
+
+const iam = { iam: { systemIssuer: { url: systemIssuer } } };
+
+async function deploymentOf(values: Values) {
+  return asDeployment(one(await helmTemplate(values, { releaseName: 'cron', namespace: 'tenant-a' }), 'Deployment'));
+}
+
+/** The chart's answer for each input of `.Values.probe`, through the named template `helper`. */
+async function probe(helper: string, argument: string, inputs: readonly string[]): Promise<string[]> {
+  const template = `results:\n{{- range .Values.probe }}\n  - {{ include "${helper}" ${argument} | quote }}\n{{- end }}\n`;
+  const output = (await helmProbe(template, { ...iam, probe: inputs })) as { results: string[] };
+  expect(output.results).toHaveLength(inputs.length);
+  return output.results;
+}
+
+// The connector's own bounds (src/config.ts), by chart value.
+const bounds = {
+  rebuildInterval: { min: DURATION_BOUNDS.rebuild_interval.minMs, max: DURATION_BOUNDS.rebuild_interval.maxMs, range: 'from 1s to 24h' },
+  rebuildTimeout: { min: DURATION_BOUNDS.rebuild_timeout.minMs, max: DURATION_BOUNDS.rebuild_timeout.maxMs, range: 'from 1s to 10m' },
+  upstreamTimeout: { min: DURATION_BOUNDS.upstream_timeout.minMs, max: DURATION_BOUNDS.upstream_timeout.maxMs, range: 'from 1s to 24h' },
+  shutdownTimeout: { min: DURATION_BOUNDS.shutdown_timeout.minMs, max: DURATION_BOUNDS.shutdown_timeout.maxMs, range: 'from 0 to 1h' },
+} as const;
+
+describe('durations', () => {
+  const inputs = [
+    '+', '0', '0s', '0.0s', '30s', '1m30s', '1.5h', '.5s', '1.s', '+1s', '500ms', '2h45m30.5s', '1h1h', '00012s',
+    '1000000000ns', '1000000us', '1000000\u00b5s', '1000000\u03bcs', ' 30s ', '24h', '10m', '1440m', '3600s',
+    '1000ms', '999ms', '999.999ms', '25h', '24h1s', '24h0.001ms', '10m0.001s', '1h0m1s', '3600.001s',
+    '', 's', '1', '-1s', '-0', '1d', '1 s', '1S', '1e3s', '++1s', '1..5s', '0x10s', '30s,', '\uff11s', '1sec',
+    '\u00b5s', '1m-1s', '1h 30m',
+  ];
+
+  it('are parsed by the chart as the connector parses them', async () => {
+    const chart = await probe('cron-connector.durationMs', '.', inputs);
+    inputs.forEach((input, i) => {
+      const expected = parseDuration(input);
+      const got = chart[i];
+      if (expected === undefined) expect(got, JSON.stringify(input)).toBe('');
+      else {
+        expect(got, JSON.stringify(input)).not.toBe('');
+        expect(Number(got), JSON.stringify(input)).toBeCloseTo(expected, 6);
+      }
+    });
+  });
+
+  const refused: { key: keyof typeof bounds; value: string }[] = [
+    // One a key: which values are in range is compared with the connector above.
+    { key: 'rebuildInterval', value: '0s' },
+    { key: 'rebuildTimeout', value: '11m' },
+    { key: 'upstreamTimeout', value: '1d' },
+    { key: 'shutdownTimeout', value: '1h0m1s' },
+  ];
+
+  it.each(refused)('refuses $key $value, naming the value and the range', async ({ key, value }) => {
+    const message = await helmTemplateError({ ...iam, [key]: value });
+    expect(message).toContain(`${key} ${JSON.stringify(value)} must be a Go duration ${bounds[key].range}, e.g. `);
+    expect(message).toContain('the connector would refuse to start with it');
+  });
+
+  it('accepts every lower bound', async () => {
+    const env = envOf(await deploymentOf({ ...iam, rebuildInterval: '1s', rebuildTimeout: '1000ms', upstreamTimeout: '1s', shutdownTimeout: '0' }));
+    expect(env).toMatchObject({ rebuild_interval: '1s', rebuild_timeout: '1000ms', upstream_timeout: '1s', shutdown_timeout: '0' });
+  });
+
+  it('accepts every upper bound', async () => {
+    const env = envOf(await deploymentOf({ ...iam, rebuildInterval: '24h', rebuildTimeout: '10m', upstreamTimeout: '1440m', shutdownTimeout: '1h' }));
+    expect(env).toMatchObject({ rebuild_interval: '24h', rebuild_timeout: '10m', upstream_timeout: '1440m', shutdown_timeout: '1h' });
+  });
+
+  it('agree with the connector on which of the inputs are in range', async () => {
+    const chart = await probe('cron-connector.durationMs', '.', inputs);
+    for (const { min, max } of Object.values(bounds)) {
+      const inRange = (ms: number | undefined) => ms !== undefined && ms >= min && ms <= max;
+      const chartSays = chart.map((got) => inRange(got === '' ? undefined : Number(got)));
+      expect(chartSays).toEqual(inputs.map((input) => inRange(parseDuration(input))));
+    }
+  });
+});
+
+describe('the time zone', () => {
+  const listed = parseTimezones(readFileSync(timezonesPath, 'utf8'));
+
+  function offsets(): string[] {
+    const out: string[] = [];
+    for (const sign of ['+', '-', '\u2212', '']) {
+      for (const hours of ['00', '05', '14', '23', '24', '5', '99']) {
+        for (const minutes of ['', ':00', '00', ':30', '30', ':59', ':60', '60', ':5', ':00:00']) out.push(`${sign}${hours}${minutes}`);
+      }
+    }
+    return out;
+  }
+
+  const others = [
+    'UTC', 'utc', 'Etc/UTC', 'GMT', 'Etc/GMT+5', 'etc/gmt-14', 'Etc/GMT-15', 'US/Pacific', 'Asia/Calcutta', 'Europe/Kiev',
+    'EST5EDT', ' UTC ', 'Mars/Olympus', 'Europe/Londn', 'Z', 'localtime', 'posixrules', 'Factory', 'right/UTC',
+    'posix/Europe/London', 'Europe/London/', 'Europe//London', 'Europe\\London', 'utc+1', 'GMT+1',
+  ];
+
+  it('is accepted by the chart exactly when the connector accepts it, for every listed name in any case, offsets and typos', async () => {
+    const inputs = [...listed, ...listed.map((n) => n.toUpperCase()), ...listed.map((n) => n.toLowerCase()), ...offsets(), ...others];
+    const chart = await probe('cron-connector.isTimezone', '(dict "root" $ "zone" .)', inputs);
+    // The connector trims its environment variables before checking them.
+    const connector = inputs.map((input) => (isValidTimezone(input.trim()) ? 'true' : ''));
+    const disagreements = inputs.filter((_, i) => chart[i] !== connector[i]);
+    expect(disagreements).toEqual([]);
+    expect(connector.filter((answer) => answer === 'true').length).toBeGreaterThan(listed.length * 3);
+  });
+
+  it.each(['Mars/Olympus', '+24:00'])('refuses %s, naming the value and the accepted forms', async (zone) => {
+    const message = await helmTemplateError({ ...iam, timezone: zone });
+    expect(message).toContain(`timezone ${JSON.stringify(zone)} is not an IANA time zone the connector accepts`);
+    expect(message).toContain('or a UTC offset such as +01:00');
+  });
+
+  it('passes an accepted zone to the connector as written', async () => {
+    expect(envOf(await deploymentOf({ ...iam, timezone: 'america/new_york' })).timezone).toBe('america/new_york');
+  });
+});
+
+describe('terminationGracePeriodSeconds', () => {
+  it('is derived from shutdownTimeout as ceil(seconds) + 5 when unset', async () => {
+    const timeouts = ['0', '1ms', '1s', '1.5s', '25s', '25.001s', '59.999s', '1m', '30m', '1h'];
+    const chart = await probe('cron-connector.minGracePeriodSeconds', '(dict "Values" (dict "shutdownTimeout" .))', timeouts);
+    // the connector exits at most SHUTDOWN_GRACE_MS after shutdown_timeout
+    expect(chart.map(Number)).toEqual(timeouts.map((t) => Math.ceil(((parseDuration(t) ?? Number.NaN) + SHUTDOWN_GRACE_MS) / 1000)));
+  });
+
+  it('is 30 with the default shutdownTimeout of 25s', async () => {
+    const deployment = await deploymentOf(iamValues());
+    expect(envOf(deployment).shutdown_timeout).toBe('25s');
+    expect(podSpec(deployment).terminationGracePeriodSeconds).toBe(30);
+  });
+
+  it('follows shutdownTimeout when unset', async () => {
+    expect(podSpec(await deploymentOf({ ...iam, shutdownTimeout: '2m' })).terminationGracePeriodSeconds).toBe(125);
+  });
+
+  it('keeps an explicit value that leaves room to drain', async () => {
+    expect(podSpec(await deploymentOf({ ...iam, terminationGracePeriodSeconds: 30 })).terminationGracePeriodSeconds).toBe(30);
+    expect(podSpec(await deploymentOf({ ...iam, terminationGracePeriodSeconds: 300 })).terminationGracePeriodSeconds).toBe(300);
+  });
+
+  it('refuses an explicit value below shutdownTimeout + 5s, saying the minimum', async () => {
+    const message = await helmTemplateError({ ...iam, shutdownTimeout: '50s', terminationGracePeriodSeconds: 54 });
+    expect(message).toContain(
+      'terminationGracePeriodSeconds 54 is too short for shutdownTimeout "50s": the connector may take up to shutdownTimeout + 5s to exit after SIGTERM, so set at least 55, or leave terminationGracePeriodSeconds unset (null) to derive it',
+    );
+  });
+});

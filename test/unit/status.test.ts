@@ -1,0 +1,156 @@
+import { describe, expect, it } from 'vitest';
+import type { DesiredFunction } from '../../src/schedule/annotations.ts';
+import { selectFunction } from '../../src/schedule/annotations.ts';
+import type { DesiredState, Rejection } from '../../src/schedule/desired.ts';
+import { entryKey } from '../../src/reconcile.ts';
+import { MAX_WAITING, SLICE_MS, SchedulesEndpoint, parseSchedulesQuery, type SchedulesDocument } from '../../src/status.ts';
+import { deferred, flushMicrotasks } from '../helpers/async.ts';
+
+const NOW = Date.parse('2026-12-02T10:00:00.500Z');
+const defaults = { topic: 'cron-function', timezone: 'UTC', async: false, retries: 2 };
+
+function desired(name: string, namespace: string, schedule: string, extra: Record<string, string> = {}): DesiredFunction {
+  const s = selectFunction({ name, namespace, annotations: { topic: 'cron-function', schedule, ...extra } }, defaults);
+  if (s.kind !== 'selected') throw new Error(`${name}.${namespace} not selected`);
+  return s.fn;
+}
+
+function state(functions: DesiredFunction[], rejected: Rejection[] = []): DesiredState {
+  return { functions: new Map(functions.map((f) => [f.id, f])), rejected: new Map(rejected.map((r) => [r.id, r])) };
+}
+
+/** An endpoint over `s` whose scheduler knows each entry's next fire time from the schedule itself. */
+function endpoint(s: DesiredState, opts: ConstructorParameters<typeof SchedulesEndpoint>[1] = {}) {
+  const asked: string[] = [];
+  const e = new SchedulesEndpoint(
+    {
+      state: () => s,
+      nextFire: (key) => {
+        asked.push(key);
+        for (const fn of s.functions.values()) for (const sc of fn.schedules) if (entryKey(fn, sc) === key) return sc.next(NOW);
+        return undefined;
+      },
+      lastRun: () => undefined,
+      now: () => NOW,
+    },
+    opts,
+  );
+  return { e, asked };
+}
+
+async function doc(e: SchedulesEndpoint, query: string): Promise<SchedulesDocument> {
+  const reply = await e.answer(new URLSearchParams(query));
+  expect(reply.status).toBe(200);
+  return JSON.parse(reply.body) as SchedulesDocument;
+}
+
+const many = (n: number, namespace: string): DesiredFunction[] =>
+  Array.from({ length: n }, (_, i) => desired(`fn-${String(i).padStart(4, '0')}`, namespace, '* * * * * *'));
+
+describe('/schedules', () => {
+  it('should list a function with its schedules, the scheduler\'s next fire time and the two after it', async () => {
+    const { e, asked } = endpoint(state([desired('nodeinfo', 'dev', '*/5 * * * * *; 0 9 * * MON-FRI', { 'com.openfaas.cron.timezone': 'Europe/London' })]));
+    const d = await doc(e, '');
+    expect(d).toEqual({
+      generatedAt: '2026-12-02T10:00:00.500Z',
+      total: { scheduled: 1, rejected: 0 },
+      scheduled: [
+        {
+          function: 'nodeinfo.dev',
+          name: 'nodeinfo',
+          namespace: 'dev',
+          timezone: 'Europe/London',
+          async: false,
+          retries: 2,
+          concurrency: 'allow',
+          schedules: [
+            { expression: '*/5 * * * * *', next: ['2026-12-02T10:00:05.000Z', '2026-12-02T10:00:10.000Z', '2026-12-02T10:00:15.000Z'] },
+            { expression: '0 9 * * MON-FRI', next: ['2026-12-03T09:00:00.000Z', '2026-12-04T09:00:00.000Z', '2026-12-07T09:00:00.000Z'] },
+          ],
+          last: null,
+        },
+      ],
+      rejected: [],
+      next: null,
+    });
+    expect(asked).toHaveLength(2);
+  });
+
+  it('should answer a page at a time, by function id, with the path of the next page', async () => {
+    const rejected: Rejection = { id: 'fn-0001x.dev', namespace: 'dev', reason: 'invalid schedule', signature: 's' };
+    const { e } = endpoint(state(many(250, 'dev'), [rejected]));
+    const first = await doc(e, '');
+    expect(first.total).toEqual({ scheduled: 250, rejected: 1 });
+    expect(first.scheduled.map((f) => f.function).slice(0, 3)).toEqual(['fn-0000.dev', 'fn-0001.dev', 'fn-0002.dev']);
+    expect(first.rejected).toEqual([{ function: 'fn-0001x.dev', namespace: 'dev', reason: 'invalid schedule' }]);
+    expect(first.scheduled.length + first.rejected.length).toBe(100);
+    expect(first.next).toBe('/schedules?limit=100&after=fn-0098.dev');
+    const second = await doc(e, 'limit=100&after=fn-0098.dev');
+    expect(second.scheduled[0]?.function).toBe('fn-0099.dev');
+    const last = await doc(e, 'limit=1000&after=fn-0098.dev');
+    expect([last.scheduled.length, last.next]).toEqual([151, null]);
+  });
+
+  it('should filter by namespace and by function, with totals for the filter', async () => {
+    const { e } = endpoint(state([...many(3, 'dev'), ...many(2, 'staging'), desired('report', 'staging', '@daily')]));
+    const staging = await doc(e, 'namespace=staging');
+    expect(staging.scheduled.map((f) => f.function)).toEqual(['fn-0000.staging', 'fn-0001.staging', 'report.staging']);
+    expect(staging.total).toEqual({ scheduled: 3, rejected: 0 });
+    const byName = await doc(e, 'function=fn-0001');
+    expect(byName.scheduled.map((f) => f.function)).toEqual(['fn-0001.dev', 'fn-0001.staging']);
+    expect(byName.total).toEqual({ scheduled: 2, rejected: 0 });
+    const byId = await doc(e, 'function=fn-0001.staging&limit=1');
+    expect([byId.scheduled.map((f) => f.function), byId.next]).toEqual([['fn-0001.staging'], null]);
+    expect((await doc(e, 'namespace=prod')).total).toEqual({ scheduled: 0, rejected: 0 });
+  });
+
+  it('should refuse a bad query with 400 and the reason', () => {
+    expect(parseSchedulesQuery(new URLSearchParams('limit=0'))).toBe('limit must be a whole number from 1 to 1000, found "0"');
+    expect(parseSchedulesQuery(new URLSearchParams('limit=1001'))).toBe('limit must be a whole number from 1 to 1000, found "1001"');
+    expect(parseSchedulesQuery(new URLSearchParams('ns=dev'))).toBe('unknown parameter "ns": use namespace, function, limit or after');
+    expect(parseSchedulesQuery(new URLSearchParams('namespace=dev&limit=5'))).toEqual({ namespace: 'dev', limit: 5 });
+  });
+
+  it('should yield to the event loop whenever a slice of work reaches SLICE_MS', async () => {
+    let t = 0;
+    let yields = 0;
+    const { e } = endpoint(state(many(1000, 'dev')), {
+      // every reading of the clock costs a quarter of a slice
+      elapsed: () => (t += SLICE_MS / 4),
+      yieldTurn: () => {
+        yields++;
+        return Promise.resolve();
+      },
+    });
+    const d = await doc(e, 'limit=1000');
+    expect(d.scheduled).toHaveLength(1000);
+    // one reading per function checked: the fourth reading of a slice reaches SLICE_MS, so the
+    // builder yields every 4 functions
+    expect(yields).toBe(1000 / 4);
+  });
+
+  it('should build one answer at a time, and refuse with 503 beyond a few waiting', async () => {
+    const gate = deferred<void>();
+    let building = 0;
+    let overlap = false;
+    let t = 0;
+    const { e } = endpoint(state(many(10, 'dev')), {
+      elapsed: () => (t += SLICE_MS),
+      yieldTurn: async () => {
+        building++;
+        if (building > 1) overlap = true;
+        await gate.promise;
+        building--;
+      },
+    });
+    const answers = Array.from({ length: MAX_WAITING }, () => e.answer(new URLSearchParams('limit=5')));
+    await flushMicrotasks();
+    const refused = await e.answer(new URLSearchParams(''));
+    expect(refused).toEqual({ status: 503, contentType: 'text/plain; charset=utf-8', body: `busy: ${MAX_WAITING} requests for /schedules are waiting; try again\n` });
+    gate.resolve();
+    const replies = await Promise.all(answers);
+    expect(replies.map((r) => r.status)).toEqual(Array(MAX_WAITING).fill(200));
+    expect(overlap).toBe(false);
+    expect((await e.answer(new URLSearchParams(''))).status).toBe(200);
+  });
+});
