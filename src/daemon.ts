@@ -163,8 +163,8 @@ export class Daemon implements StatusSource {
   }
 
   async metrics(): Promise<{ contentType: string; body: string }> {
-    const registry = this.metricsRegistry.registry;
-    return { contentType: registry.contentType, body: await registry.metrics() };
+    const body = await this.metricsRegistry.exposition(this.deps.clock.now());
+    return { contentType: this.metricsRegistry.registry.contentType, body };
   }
 
   schedules(params: URLSearchParams): Promise<Reply> {

@@ -106,3 +106,16 @@ export function loadAverage(): number {
     return Number.NaN;
   }
 }
+
+/**
+ * Time a thread has spent runnable but waiting for a CPU so far, ms (/proc/<pid>/task/<tid>/schedstat,
+ * second field, ns); `tid` defaults to the main thread. NaN when the kernel does not report it.
+ */
+export function runQueueWaitMs(pid: number, tid = pid): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').trim().split(/\s+/);
+    return Number(fields[1]) / 1e6;
+  } catch {
+    return Number.NaN;
+  }
+}

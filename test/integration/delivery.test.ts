@@ -7,6 +7,9 @@ import { callsOf, is, world, type World } from '../helpers/fixture.ts';
 const attemptsTo = (w: World, path: string): Array<Record<string, string>> =>
   w.gateway.requests.filter((r) => r.path === path).map((r) => r.headers);
 
+// The delivery policy's rules (backoff, Retry-After, the next-slot bound, forbid, max_inflight,
+// warm-up rules, drain) are tested to the millisecond in-process (test/unit/invoker.test.ts); these
+// tests run the built connector for the wiring: headers, the warm-up request, jwt_auth tokens.
 describe('connection warm-up', () => {
   const health = (w: World) => w.gateway.requests.filter((r) => r.path === '/healthz');
   const calls = (w: World, path: string) => w.gateway.requests.filter((r) => r.path === path);
@@ -24,17 +27,6 @@ describe('connection warm-up', () => {
     expect((first?.at ?? 0) - (warm?.at ?? 0)).toBeLessThanOrEqual(1500);
     expect(warm?.headers.authorization).toBeUndefined();
   });
-
-  it('should not warm up while invocations keep the connection busy', async () => {
-    const w = await world();
-    w.gateway.setFunctions('dev', [cronFunction('busy', '* * * * * *')]);
-    const connector = await w.start();
-    await connector.waitForLog(is('Response', { function: 'busy.dev' }), 10_000);
-    const start = health(w).length;
-    await w.gateway.waitFor(() => calls(w, '/function/busy.dev').length >= 4, 10_000, 'three more slots');
-    expect(start).toBeLessThanOrEqual(1);
-    expect(health(w)).toHaveLength(start);
-  });
 });
 
 describe('delivery policy', () => {
@@ -51,63 +43,6 @@ describe('delivery policy', () => {
     expect(attempts.map((h) => h['x-cron-attempt'])).toEqual(['1', '2', '3']);
     expect(new Set(attempts.map((h) => h['x-cron-execution-id'])).size).toBe(1);
     expect(new Set(attempts.map((h) => h['x-cron-scheduled-time'])).size).toBe(1);
-  });
-
-  it('should wait as long as Retry-After asks before retrying a 429', async () => {
-    const w = await world();
-    w.gateway.setFunctions('dev', [cronFunction('throttled', '*/5 * * * * *')]);
-    const connector = await w.start();
-    await connector.waitForLog(is('Added', { function: 'throttled.dev' }));
-    w.gateway.setFault('invoke', { kind: 'respond', response: { kind: 'body', status: 429, body: 'slow down', headers: { 'retry-after': '2' } }, times: 1 });
-    await connector.waitForLog(is('Response', { function: 'throttled.dev', status: 200, attempts: 2 }), 10_000);
-    const [first, second] = w.gateway.requests.filter((r) => r.path === '/function/throttled.dev');
-    expect((second?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThanOrEqual(2000);
-    expect(second?.headers['x-cron-attempt']).toBe('2');
-  });
-
-  it('should not retry other 4xx answers, nor when the function opts out', async () => {
-    const w = await world();
-    w.gateway.setFunctions('dev', [
-      cronFunction('bad', '* * * * * *'),
-      cronFunction('once', '* * * * * *', { 'com.openfaas.cron.retries': '0' }),
-    ]);
-    w.gateway.setFunctionBehavior('dev', 'bad', { status: 400, body: 'bad input' });
-    w.gateway.setFunctionBehavior('dev', 'once', { status: 503 });
-    const connector = await w.start();
-    await connector.waitForLog(is('Response', { function: 'bad.dev', status: 400 }));
-    await connector.waitForLog(is('Response', { function: 'once.dev', status: 503 }));
-    expect(connector.countLogs(is('Retrying'))).toBe(0);
-    expect(attemptsTo(w, '/function/bad.dev').every((h) => h['x-cron-attempt'] === '1')).toBe(true);
-  });
-
-  it('should never retry into the next slot', async () => {
-    const w = await world();
-    w.gateway.setFunctions('dev', [cronFunction('down', '* * * * * *', { 'com.openfaas.cron.retries': '10' })]);
-    w.gateway.setFunctionBehavior('dev', 'down', { status: 502 });
-    const connector = await w.start();
-    await connector.waitForLog(is('Giving up retries', { function: 'down.dev' }), 10_000);
-    await w.gateway.waitFor(() => attemptsTo(w, '/function/down.dev').length >= 6, 10_000, 'several slots');
-    const bySlot = new Map<string, number[]>();
-    for (const h of attemptsTo(w, '/function/down.dev')) {
-      const slot = h['x-cron-scheduled-time'] ?? '';
-      bySlot.set(slot, [...(bySlot.get(slot) ?? []), Number(h['x-cron-attempt'])]);
-    }
-    expect(bySlot.size).toBeGreaterThanOrEqual(2);
-    for (const attempts of bySlot.values()) expect(Math.max(...attempts)).toBeLessThanOrEqual(3);
-    const ids = attemptsTo(w, '/function/down.dev').map((h) => h['x-cron-execution-id']);
-    expect(new Set(ids).size).toBe(bySlot.size);
-  });
-
-  it('should skip a slot while the previous call runs when concurrency is forbid', async () => {
-    const w = await world();
-    w.gateway.setFunctions('dev', [cronFunction('single', '* * * * * *', { 'com.openfaas.cron.concurrency': 'forbid' })]);
-    w.gateway.setFunctionBehavior('dev', 'single', { delayMs: 2200 });
-    const connector = await w.start();
-    const skipped = await connector.waitForLog(is('Skipped', { function: 'single.dev' }), 6000);
-    expect(String(skipped.reason)).toContain('concurrency=forbid');
-    await w.gateway.waitFor(() => callsOf(w.gateway, 'single', 'dev').length >= 2, 8000, 'two calls');
-    const starts = callsOf(w.gateway, 'single', 'dev').map((c) => c.at);
-    expect((starts[1] ?? 0) - (starts[0] ?? 0)).toBeGreaterThanOrEqual(2000);
   });
 });
 
@@ -155,12 +90,23 @@ describe('functions deployed with jwt_auth', () => {
     expect(second?.headers.authorization).toBe(first?.headers.authorization);
   });
 
-  it('should explain a Policy without Function:Invoke', async () => {
+  it('should explain a Policy without Function:Invoke, asking again at most once a slot for the namespace', async () => {
     const w = await world();
-    w.gateway.setFunctions('dev', [protectedFn]);
+    const names = ['secure', 'nightly', 'report'];
+    w.gateway.setFunctions('dev', names.map((name) => ({ ...cronFunction(name, '* * * * * *'), envVars: { jwt_auth: 'true' } })));
     const connector = await w.start({ jwt_auth: 'true' });
     const failed = await connector.waitForLog(is('Invocation failed', { function: 'secure.dev' }));
-    expect(String(failed.hint)).toContain('Function:Invoke');
+    expect(failed.hint).toBe(
+      "the IAM Policy bound to this connector does not grant Function:Invoke on the function's namespace; add Function:Invoke on that namespace to the Policy (helm: jwtAuth=true adds it on iam.resource)",
+    );
+    await w.gateway.waitFor(() => connector.countLogs(is('Invocation failed')) >= 4 * names.length, 10_000, 'four slots of failures');
+    const slots = Math.floor(connector.countLogs(is('Invocation failed')) / names.length);
+    const refused = w.gateway.exchanges.filter((e) => !e.ok).length;
+    // the first slot asks for each function; after that the refusal is remembered for dev, and
+    // asked again after 500 ms, 1 s, 2 s, ...: never more than once a slot
+    expect(refused).toBeGreaterThanOrEqual(names.length);
+    expect(refused).toBeLessThanOrEqual(names.length + slots);
+    expect(w.gateway.invocations).toEqual([]);
   });
 });
 

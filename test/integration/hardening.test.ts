@@ -365,7 +365,7 @@ describe('hardening: slow and huge answers', () => {
     w.gateway.setFunctionListResponse('drip', drip);
     const connector = await w.start({ rebuild_interval: '1s', rebuild_timeout: '1s' });
     const first = await connector.waitForLog(is(UNREADABLE, { namespace: 'drip' }), 5000);
-    expect(first.error).toMatch(/^GET \/system\/functions timed out after (1s|9\d\dms)$/);
+    expect(first.error).toMatch(/^GET \/system\/functions timed out after (1s|\d{1,3}ms)$/);
     const calls = callsOf(w.gateway, 'steady', 'dev').length;
     await w.gateway.waitFor(() => connector.countLogs(is(UNREADABLE, { namespace: 'drip' })) >= 3, 10_000, 'three passes cut at rebuild_timeout');
     await w.gateway.waitFor(() => callsOf(w.gateway, 'steady', 'dev').length >= calls + 2, 5000, 'firing to go on meanwhile');

@@ -69,3 +69,22 @@ describe('dropped log lines', () => {
     expect((await new PrometheusMetrics().registry.metrics()).includes('cron_connector_log_lines_dropped_total')).toBe(false);
   });
 });
+
+describe('exposition', () => {
+  it('should share one rendering among scrapes less than a second apart, and render again after', async () => {
+    const m = new PrometheusMetrics();
+    const fn = { id: 'a.dev', name: 'a', namespace: 'dev' };
+    m.invocation(fn, '200', 0.01);
+    const t = 1_000_000;
+    const first = m.exposition(t);
+    expect(m.exposition(t)).toBe(first);
+    m.invocation(fn, '200', 0.01);
+    expect(m.exposition(t + 999)).toBe(first);
+    expect(await first).toContain('cron_connector_invocations_total{function="a",namespace="dev",code="200"} 1');
+    const fresh = m.exposition(t + 1000);
+    expect(fresh).not.toBe(first);
+    expect(await fresh).toContain('cron_connector_invocations_total{function="a",namespace="dev",code="200"} 2');
+    // a clock stepped back renders again rather than serving an answer from "the future"
+    expect(m.exposition(t + 500)).not.toBe(fresh);
+  });
+});
