@@ -6,8 +6,9 @@
  * A failed exchange is remembered for its namespace (an IAM Policy grants Function:Invoke per
  * namespace, so a refusal for one function is the answer for all of them there) and retried
  * with backoff (500 ms doubling to 30 s, as the connector's own token): while it is remembered,
- * callers get the same error at once, without an exchange. A Policy without Function:Invoke
- * costs one exchange per namespace per backoff step, not one per function per slot.
+ * callers get the same error at once, without an exchange, and once it is due one exchange asks
+ * again for the namespace. A Policy without Function:Invoke costs one exchange per namespace per
+ * backoff step, not one per function per slot.
  */
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock.ts';
@@ -35,6 +36,8 @@ interface Failure {
   readonly error: Error;
   readonly attempts: number;
   readonly retryAt: number;
+  /** Once the retry time has passed, one exchange asks again for the namespace; the rest wait for its answer. */
+  probing: boolean;
 }
 
 const PRUNE_ABOVE = 1024;
@@ -59,7 +62,10 @@ export class FunctionTokens {
     let pending = this.inflight.get(audience);
     if (pending !== undefined) return pending;
     const failure = this.failures.get(namespace);
-    if (failure !== undefined && now < failure.retryAt) return Promise.reject(failure.error);
+    if (failure !== undefined) {
+      if (now < failure.retryAt || failure.probing) return Promise.reject(failure.error);
+      failure.probing = true;
+    }
     pending = this.exchange(namespace, audience).finally(() => this.inflight.delete(audience));
     this.inflight.set(audience, pending);
     return pending;
@@ -95,7 +101,7 @@ export class FunctionTokens {
       this.opts.onExchange?.(false);
       const error = err instanceof Error ? err : new Error(String(err));
       const attempts = (this.failures.get(namespace)?.attempts ?? 0) + 1;
-      this.failures.set(namespace, { error, attempts, retryAt: clock.now() + backoffDelay(attempts, this.opts.random) });
+      this.failures.set(namespace, { error, attempts, retryAt: clock.now() + backoffDelay(attempts, this.opts.random), probing: false });
       throw error;
     }
   }

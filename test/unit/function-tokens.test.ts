@@ -96,6 +96,20 @@ describe('per-function tokens', () => {
     expect(t.http.requests).toHaveLength(delays.length + 1);
   });
 
+  it('should ask again with one exchange for the namespace when the retry is due, the other functions failing at once meanwhile', async () => {
+    const t = setup();
+    const first = t.tokens.authorization('dev', 'a');
+    (await t.http.next()).answer(400, { error: 'invalid_request', error_description: NO_INVOKE });
+    await rejection(first);
+    t.clock.advance(500);
+    const probe = t.tokens.authorization('dev', 'a');
+    const others = ['b', 'c', 'd'].map((name) => t.tokens.authorization('dev', name));
+    for (const other of others) expect((await rejection(other)).description).toBe(NO_INVOKE);
+    (await t.http.next()).answer(400, { error: 'invalid_request', error_description: NO_INVOKE });
+    await rejection(probe);
+    expect(t.http.requests).toHaveLength(2);
+  });
+
   it('should forget the refusal once an exchange for the namespace succeeds', async () => {
     const t = setup();
     const first = t.tokens.authorization('dev', 'a');
