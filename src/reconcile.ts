@@ -281,7 +281,7 @@ export class Reconciler {
       }
     }
     if (removed > CHANGE_LINES_PER_PASS) {
-      logger.info({ more: removed - CHANGE_LINES_PER_PASS, removed, hint: 'GET /schedules lists what is scheduled' }, 'Removed more schedules');
+      logger.info({ more: removed - CHANGE_LINES_PER_PASS, removed, hint: 'GET /schedules lists what is scheduled, a page at a time (?namespace=, ?function=, ?after=)' }, 'Removed more schedules');
     }
     for (const fn of plan.update) {
       for (const s of fn.schedules) scheduler.update(entryKey(fn, s), fn);
@@ -302,7 +302,7 @@ export class Reconciler {
       }
     }
     if (added > CHANGE_LINES_PER_PASS) {
-      logger.info({ more: added - CHANGE_LINES_PER_PASS, added, hint: 'GET /schedules lists every schedule and its next fire times' }, 'Added more schedules');
+      logger.info({ more: added - CHANGE_LINES_PER_PASS, added, hint: 'GET /schedules lists every schedule and its next fire times, a page at a time (?namespace=, ?function=, ?after=)' }, 'Added more schedules');
     }
   }
 }
