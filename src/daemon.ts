@@ -2,7 +2,6 @@
  * Wires the connector together and owns its lifecycle: credentials, discovery every
  * rebuild_interval (first pass at once), the scheduler, invocations and graceful shutdown.
  */
-import { setMaxListeners } from 'node:events';
 import type { Server } from 'node:http';
 import { Agent } from 'undici';
 import { BasicAuthCredentials } from './auth/basic.ts';
@@ -90,7 +89,7 @@ export class Daemon implements StatusSource {
   constructor(deps: DaemonDeps) {
     this.deps = deps;
     const { config, clock, logger } = deps;
-    this.metricsRegistry = new PrometheusMetrics(deps.droppedLogLines === undefined ? {} : { droppedLogLines: deps.droppedLogLines });
+    this.metricsRegistry = new PrometheusMetrics({ droppedLogLines: deps.droppedLogLines });
     this.rest = new Agent({ connections: 16, keepAliveTimeout: KEEP_ALIVE_MS });
     this.invokeAgent = new Agent({ connections: config.maxInflight, keepAliveTimeout: KEEP_ALIVE_MS });
     const wiring: Wiring = { rest: this.rest, metrics: this.metricsRegistry, onRecovered: () => this.discovery.wake() };
@@ -133,8 +132,6 @@ export class Daemon implements StatusSource {
       intervalMs: config.rebuildIntervalMs,
       timeoutMs: config.rebuildTimeoutMs,
       pass: async (signal) => {
-        // every listing in flight listens for shutdown on this signal
-        setMaxListeners(0, signal);
         const summary = await this.reconciler.pass(signal);
         this.invoker.retainOnly(this.reconciler.current.functions);
         return summary.ok;

@@ -10,6 +10,7 @@
  *   fails and the kubelet restarts a connector whose discovery is stuck.
  * - wake() starts the next pass now (e.g. once credentials recover).
  */
+import { setMaxListeners } from 'node:events';
 import { sleep, type Clock } from './clock.ts';
 import { formatDuration } from './duration.ts';
 import { describeError } from './errors.ts';
@@ -57,6 +58,8 @@ export class DiscoveryLoop {
 
   constructor(opts: DiscoveryLoopOptions) {
     this.opts = opts;
+    // every listing of a pass in flight listens for shutdown on this signal
+    setMaxListeners(0, this.stopping.signal);
   }
 
   /** Passes that failed in a row. */
