@@ -36,16 +36,16 @@ Environment (default):
   basic_auth               (false) basic auth from secret_mount_path
   secret_mount_path        (${DEFAULTS.secret_mount_path}) files basic-auth-user, basic-auth-password
   topic                    (${DEFAULTS.topic}) value looked for in the topic annotation
-  rebuild_interval         (${DEFAULTS.rebuild_interval}) time between discovery passes
-  rebuild_timeout          (${DEFAULTS.rebuild_timeout}) limit for one discovery pass
+  rebuild_interval         (${DEFAULTS.rebuild_interval}) time between discovery passes, 1s to 24h
+  rebuild_timeout          (${DEFAULTS.rebuild_timeout}) limit for one discovery pass, 1s to 10m
   asynchronous_invocation  (false) invoke through /async-function/
   content_type             (${DEFAULTS.content_type}) Content-Type of invocations
-  upstream_timeout         (${DEFAULTS.upstream_timeout}) limit for one synchronous invocation
+  upstream_timeout         (${DEFAULTS.upstream_timeout}) limit for one synchronous invocation, 1s to 24h
   max_inflight             (${DEFAULTS.max_inflight}) concurrent invocations; excess waits
   timezone                 (${DEFAULTS.timezone}) default zone for schedules
   log_encoding             (${DEFAULTS.log_encoding}) console or json
   debug                    (false) debug-level logs
-  shutdown_timeout         (${DEFAULTS.shutdown_timeout}) how long SIGTERM waits for invocations in flight
+  shutdown_timeout         (${DEFAULTS.shutdown_timeout}) how long SIGTERM waits for invocations in flight, 0 to 1h
   retries                  (${DEFAULTS.retries}) retries after a network error or 429/502/503/504
   jwt_auth                 (false) IAM mode: per-function tokens for functions deployed with jwt_auth=true
   http_port                (${DEFAULTS.http_port}) /healthz, /readyz, /metrics, /schedules; 0 turns it off
