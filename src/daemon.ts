@@ -140,6 +140,7 @@ export class Daemon implements StatusSource {
     this.schedulesEndpoint = new SchedulesEndpoint({
       state: () => this.reconciler.current,
       nextFire: (key) => this.scheduler.nextFire(key),
+      nextDue: () => this.scheduler.nextDue(),
       lastRun: (id) => this.invoker.lastRun(id),
       now: () => clock.now(),
     });

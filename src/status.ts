@@ -3,11 +3,15 @@
  * rejected function with the reason, a page at a time.
  *
  * Any pod that can reach the port can poll it, and the connector fires slots on the same event
- * loop, so building an answer must never hold the loop for long:
- * - one answer is built at a time (others wait their turn; beyond a few waiting, 503);
+ * loop, so building an answer must never hold the loop for long, nor near a slot, nor often:
+ * - one answer is built at a time (others wait their turn; beyond a few waiting, 503), and the
+ *   next starts no sooner than max(100 ms, 4 × the last one's time) after it: polling back to
+ *   back costs at most a fifth of the event loop;
  * - an answer is a page (`limit`, default 100, at most 1000) after a cursor (`after`), filtered
- *   by `namespace` and `function`, and is built in slices of at most SLICE_MS, yielding to the
- *   event loop between slices, so a slot due meanwhile fires on time;
+ *   by `namespace` and `function`, built and serialized (one function per line) in slices of at
+ *   most SLICE_MS, yielding to the event loop between slices;
+ * - no slice runs within SLOT_GUARD_MS of the scheduler's next slot: the builder waits until the
+ *   slot has fired;
  * - the first fire time of each schedule is the scheduler's own; only the two after it are
  *   computed, for the functions on the page;
  * - the sorted index of functions is built once per discovery result, not per request.
@@ -66,9 +70,18 @@ export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 1000;
 /** Longest stretch of work before the builder yields to the event loop. */
 export const SLICE_MS = 1;
+/** No work this close to the scheduler's next slot. */
+export const SLOT_GUARD_MS = 10;
+/** Least time between the end of one answer and the start of the next; also at least 4 × its build time. */
+export const MIN_SPACING_MS = 100;
 /** Requests that may wait for their turn; more get 503. */
 export const MAX_WAITING = 4;
 const NEXT_COUNT = 3;
+
+/** How long after an answer that took `buildMs` to build the next may start. */
+export function spacingAfter(buildMs: number): number {
+  return Math.max(MIN_SPACING_MS, 4 * buildMs);
+}
 
 /** The query of a /schedules request, or what is wrong with it. */
 export function parseSchedulesQuery(params: URLSearchParams): SchedulesQuery | string {
@@ -139,6 +152,8 @@ export interface SchedulesSource {
   readonly state: () => DesiredState;
   /** The scheduler's next fire time of an entry. */
   readonly nextFire: (key: string) => number | undefined;
+  /** The scheduler's earliest slot of all. */
+  readonly nextDue: () => number | undefined;
   readonly lastRun: (id: string) => LastRun | undefined;
   /** Wall clock, for generatedAt. */
   readonly now: () => number;
@@ -149,22 +164,29 @@ export interface SchedulesEndpointOptions {
   readonly elapsed?: () => number;
   /** Lets the event loop run (timers, I/O) before the next slice. */
   readonly yieldTurn?: () => Promise<void>;
+  /** Waits `ms` (a timer: the event loop is free meanwhile). */
+  readonly wait?: (ms: number) => Promise<void>;
 }
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const timer = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class SchedulesEndpoint {
   private readonly source: SchedulesSource;
   private readonly elapsed: () => number;
   private readonly yieldTurn: () => Promise<void>;
+  private readonly wait: (ms: number) => Promise<void>;
   private cached: { readonly state: DesiredState; readonly index: Index } | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private waiting = 0;
+  /** When the next answer may start (elapsed() time). */
+  private nextStart = Number.NEGATIVE_INFINITY;
 
   constructor(source: SchedulesSource, opts: SchedulesEndpointOptions = {}) {
     this.source = source;
     this.elapsed = opts.elapsed ?? (() => performance.now());
     this.yieldTurn = opts.yieldTurn ?? nextTurn;
+    this.wait = opts.wait ?? timer;
   }
 
   /** The /schedules reply for `params`: 200 with a page, 400 for a bad query, 503 when busy. */
@@ -173,14 +195,64 @@ export class SchedulesEndpoint {
     if (typeof query === 'string') return Promise.resolve(textReply(400, query));
     if (this.waiting >= MAX_WAITING) return Promise.resolve(textReply(503, `busy: ${this.waiting} requests for /schedules are waiting; try again`));
     this.waiting++;
-    const turn = this.queue.then(() => this.page(query));
+    const turn = this.queue.then(() => this.spaced(() => this.render(query)));
     const done = turn.finally(() => this.waiting--);
     this.queue = done.catch(() => undefined);
-    return done.then((doc) => ({ status: 200, contentType: 'application/json', body: `${JSON.stringify(doc, null, 2)}\n` }));
+    return done.then((body) => ({ status: 200, contentType: 'application/json', body }));
   }
 
-  /** Builds one page, yielding to the event loop every SLICE_MS. */
-  async page(query: SchedulesQuery): Promise<SchedulesDocument> {
+  /** Runs `build` no sooner than the spacing after the last one allows, and sets the next spacing. */
+  private async spaced<R>(build: () => Promise<R>): Promise<R> {
+    const early = this.nextStart - this.elapsed();
+    if (early > 0) await this.wait(early);
+    const started = this.elapsed();
+    try {
+      return await build();
+    } finally {
+      const ended = this.elapsed();
+      this.nextStart = ended + spacingAfter(ended - started);
+    }
+  }
+
+  /** Waits until no slot is due within SLOT_GUARD_MS. */
+  private async clearOfSlots(): Promise<void> {
+    for (let due = this.source.nextDue(); due !== undefined; due = this.source.nextDue()) {
+      const ahead = due - this.source.now();
+      if (ahead > SLOT_GUARD_MS) return;
+      // past the slot (it fires on this turn or the next) or about to be: let it go first
+      await this.wait(Math.max(ahead, 0) + 2);
+    }
+  }
+
+  /** The page as JSON text, one function per line, serialized in the same slices as it is built. */
+  async render(query: SchedulesQuery): Promise<string> {
+    const scheduled: string[] = [];
+    const rejected: string[] = [];
+    const doc = await this.page(query, {
+      scheduled: (view) => scheduled.push(JSON.stringify(view)),
+      rejected: (view) => rejected.push(JSON.stringify(view)),
+    });
+    const list = (items: string[]): string => (items.length === 0 ? '[]' : `[\n    ${items.join(',\n    ')}\n  ]`);
+    return [
+      '{',
+      `  "generatedAt": ${JSON.stringify(doc.generatedAt)},`,
+      `  "total": ${JSON.stringify(doc.total)},`,
+      `  "scheduled": ${list(scheduled)},`,
+      `  "rejected": ${list(rejected)},`,
+      `  "next": ${JSON.stringify(doc.next)}`,
+      '}\n',
+    ].join('\n');
+  }
+
+  /**
+   * Builds one page, yielding to the event loop every SLICE_MS and keeping clear of slots;
+   * `serialize` is given each function of the page as it is built, within the same slice.
+   */
+  async page(
+    query: SchedulesQuery,
+    serialize?: { readonly scheduled: (view: FunctionStatusView) => void; readonly rejected: (view: RejectedView) => void },
+  ): Promise<SchedulesDocument> {
+    await this.clearOfSlots();
     const index = this.index();
     const generatedAt = new Date(this.source.now()).toISOString();
     const matches = (e: IndexEntry): boolean =>
@@ -196,6 +268,7 @@ export class SchedulesEndpoint {
     for (let i = startAfter(entries, query.after); i < entries.length; i++) {
       if (this.elapsed() - sliceStart >= SLICE_MS) {
         await this.yieldTurn();
+        await this.clearOfSlots();
         sliceStart = this.elapsed();
       }
       const e = entries[i] as IndexEntry;
@@ -204,10 +277,14 @@ export class SchedulesEndpoint {
         more = true;
         if (counting === undefined) break;
       } else if (e.fn !== undefined) {
-        scheduled.push(this.view(e.fn));
+        const view = this.view(e.fn);
+        scheduled.push(view);
+        serialize?.scheduled(view);
         lastId = e.id;
       } else if (e.rejected !== undefined) {
-        rejected.push({ function: e.id, namespace: e.namespace, reason: e.rejected.reason });
+        const view = { function: e.id, namespace: e.namespace, reason: e.rejected.reason };
+        rejected.push(view);
+        serialize?.rejected(view);
         lastId = e.id;
       }
       if (counting !== undefined) {

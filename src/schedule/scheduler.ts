@@ -98,6 +98,11 @@ export class Scheduler<T> {
     return this.entries.get(key)?.next;
   }
 
+  /** The earliest slot of any entry, if any (entries fired this turn are back in the heap on the next). */
+  nextDue(): number | undefined {
+    return this.dropStaleTop()?.next;
+  }
+
   /** Schedules `key`; returns its first fire time (strictly after now), or undefined if none. */
   add(key: string, schedule: CompiledSchedule, payload: T): number | undefined {
     this.remove(key);

@@ -3,7 +3,7 @@ import type { DesiredFunction } from '../../src/schedule/annotations.ts';
 import { selectFunction } from '../../src/schedule/annotations.ts';
 import type { DesiredState, Rejection } from '../../src/schedule/desired.ts';
 import { entryKey } from '../../src/reconcile.ts';
-import { MAX_WAITING, SLICE_MS, SchedulesEndpoint, parseSchedulesQuery, type SchedulesDocument } from '../../src/status.ts';
+import { MAX_WAITING, SLICE_MS, SchedulesEndpoint, parseSchedulesQuery, spacingAfter, type SchedulesDocument } from '../../src/status.ts';
 import { deferred, flushMicrotasks } from '../helpers/async.ts';
 
 const NOW = Date.parse('2026-12-02T10:00:00.500Z');
@@ -19,9 +19,13 @@ function state(functions: DesiredFunction[], rejected: Rejection[] = []): Desire
   return { functions: new Map(functions.map((f) => [f.id, f])), rejected: new Map(rejected.map((r) => [r.id, r])) };
 }
 
-/** An endpoint over `s` whose scheduler knows each entry's next fire time from the schedule itself. */
-function endpoint(s: DesiredState, opts: ConstructorParameters<typeof SchedulesEndpoint>[1] = {}) {
+/**
+ * An endpoint over `s` whose scheduler knows each entry's next fire time from the schedule itself
+ * (and has no slot due unless `nextDue` says so); waits are recorded and end at once.
+ */
+function endpoint(s: DesiredState, opts: ConstructorParameters<typeof SchedulesEndpoint>[1] = {}, nextDue: () => number | undefined = () => undefined) {
   const asked: string[] = [];
+  const waits: number[] = [];
   const e = new SchedulesEndpoint(
     {
       state: () => s,
@@ -30,12 +34,19 @@ function endpoint(s: DesiredState, opts: ConstructorParameters<typeof SchedulesE
         for (const fn of s.functions.values()) for (const sc of fn.schedules) if (entryKey(fn, sc) === key) return sc.next(NOW);
         return undefined;
       },
+      nextDue,
       lastRun: () => undefined,
       now: () => NOW,
     },
-    opts,
+    {
+      wait: (ms) => {
+        waits.push(ms);
+        return Promise.resolve();
+      },
+      ...opts,
+    },
   );
-  return { e, asked };
+  return { e, asked, waits };
 }
 
 async function doc(e: SchedulesEndpoint, query: string): Promise<SchedulesDocument> {
@@ -152,5 +163,54 @@ describe('/schedules', () => {
     expect(replies.map((r) => r.status)).toEqual(Array(MAX_WAITING).fill(200));
     expect(overlap).toBe(false);
     expect((await e.answer(new URLSearchParams(''))).status).toBe(200);
+  });
+
+  it('should space answers by max(100 ms, 4 × the last one\'s build time)', async () => {
+    expect([0, 10, 25, 30, 250].map(spacingAfter)).toEqual([100, 100, 100, 120, 1000]);
+    let t = 0;
+    const { e, waits } = endpoint(state(many(10, 'dev')), { elapsed: () => t });
+    await e.answer(new URLSearchParams(''));
+    expect(waits).toEqual([]);
+    t += 30;
+    // the first answer took no time and ended at 0: the next may start at 100
+    await e.answer(new URLSearchParams(''));
+    expect(waits).toEqual([70]);
+  });
+
+  it('should not build within 10 ms of the next slot, waiting until it has fired', async () => {
+    let now = NOW;
+    const slots = [NOW + 7, NOW + 1000];
+    const waits: number[] = [];
+    const e = new SchedulesEndpoint(
+      {
+        state: () => state(many(3, 'dev')),
+        nextFire: () => undefined,
+        // a slot is due until the clock has passed it (the scheduler then moves on)
+        nextDue: () => slots.find((slot) => slot >= now),
+        lastRun: () => undefined,
+        now: () => now,
+      },
+      {
+        wait: (ms) => {
+          waits.push(ms);
+          now += ms;
+          return Promise.resolve();
+        },
+      },
+    );
+    expect((await e.answer(new URLSearchParams(''))).status).toBe(200);
+    expect(waits).toEqual([9]);
+    expect(now).toBe(NOW + 9);
+  });
+
+  it('should write one function per line, as valid JSON', async () => {
+    const rejected: Rejection = { id: 'zz.dev', namespace: 'dev', reason: 'invalid schedule "nope"', signature: 's' };
+    const { e } = endpoint(state(many(2, 'dev'), [rejected]));
+    const body = (await e.answer(new URLSearchParams(''))).body;
+    const lines = body.split('\n');
+    expect(lines.filter((l) => l.startsWith('    {"function":'))).toHaveLength(3);
+    expect(JSON.parse(body)).toMatchObject({ total: { scheduled: 2, rejected: 1 }, rejected: [{ function: 'zz.dev', reason: 'invalid schedule "nope"' }], next: null });
+    const empty = (await endpoint(state([])).e.answer(new URLSearchParams(''))).body;
+    expect(JSON.parse(empty)).toEqual({ generatedAt: '2026-12-02T10:00:00.500Z', total: { scheduled: 0, rejected: 0 }, scheduled: [], rejected: [], next: null });
   });
 });
