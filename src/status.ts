@@ -76,6 +76,13 @@ export const SLOT_GUARD_MS = 10;
 export const MIN_SPACING_MS = 100;
 /** Requests that may wait for their turn; more get 503. */
 export const MAX_WAITING = 4;
+/**
+ * How long a request beyond MAX_WAITING is held before its 503: a client polling back to back is
+ * slowed to one refusal a second instead of thousands (each costs the event loop too).
+ */
+export const BUSY_HOLD_MS = 1_000;
+/** Requests held at once; beyond them the 503 is at once. */
+export const MAX_HELD = 64;
 const NEXT_COUNT = 3;
 
 /** How long after an answer that took `buildMs` to build the next may start. */
@@ -179,6 +186,7 @@ export class SchedulesEndpoint {
   private cached: { readonly state: DesiredState; readonly index: Index } | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private waiting = 0;
+  private held = 0;
   /** When the next answer may start (elapsed() time). */
   private nextStart = Number.NEGATIVE_INFINITY;
 
@@ -193,12 +201,25 @@ export class SchedulesEndpoint {
   answer(params: URLSearchParams): Promise<Reply> {
     const query = parseSchedulesQuery(params);
     if (typeof query === 'string') return Promise.resolve(textReply(400, query));
-    if (this.waiting >= MAX_WAITING) return Promise.resolve(textReply(503, `busy: ${this.waiting} requests for /schedules are waiting; try again`));
+    if (this.waiting >= MAX_WAITING) return this.busy();
     this.waiting++;
     const turn = this.queue.then(() => this.spaced(() => this.render(query)));
     const done = turn.finally(() => this.waiting--);
     this.queue = done.catch(() => undefined);
     return done.then((body) => ({ status: 200, contentType: 'application/json', body }));
+  }
+
+  /** A 503, after BUSY_HOLD_MS while few are held. */
+  private async busy(): Promise<Reply> {
+    const reply = { ...textReply(503, `busy: ${this.waiting} requests for /schedules are waiting; try again in a second`), headers: { 'retry-after': '1' } };
+    if (this.held >= MAX_HELD) return reply;
+    this.held++;
+    try {
+      await this.wait(BUSY_HOLD_MS);
+    } finally {
+      this.held--;
+    }
+    return reply;
   }
 
   /** Runs `build` no sooner than the spacing after the last one allows, and sets the next spacing. */

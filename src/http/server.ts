@@ -14,6 +14,7 @@ export interface Reply {
   readonly status: number;
   readonly contentType: string;
   readonly body: string;
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface StatusSource {
@@ -49,10 +50,13 @@ const ROUTES: Readonly<Record<string, Route>> = {
   '/schedules': (source, params) => source.schedules(params),
 };
 
+/** Connections served at once; more are closed as they arrive. */
+export const MAX_CONNECTIONS = 256;
+
 const NOT_FOUND = textReply(404, 'not found: try /healthz, /readyz, /metrics or /schedules');
 
 function send(res: ServerResponse, reply: Reply, head: boolean): void {
-  res.writeHead(reply.status, { 'content-type': reply.contentType });
+  res.writeHead(reply.status, { ...reply.headers, 'content-type': reply.contentType });
   res.end(head ? undefined : reply.body);
 }
 
@@ -87,6 +91,8 @@ export function startHttpServer(port: number, source: StatusSource, logger: Logg
     );
   });
   server.keepAliveTimeout = 5_000;
+  // a pod opening connections by the thousand does not get them all
+  server.maxConnections = MAX_CONNECTIONS;
   // a client that never finishes its request does not hold a socket for long
   server.requestTimeout = 10_000;
   server.headersTimeout = 5_000;

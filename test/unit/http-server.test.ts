@@ -75,6 +75,13 @@ describe('http server', () => {
     expect(seen).toEqual(['namespace=dev&limit=0']);
   });
 
+  it('should send the headers a route asks for', async () => {
+    await serve(source({ schedules: () => Promise.resolve({ ...textReply(503, 'busy'), headers: { 'retry-after': '1' } }) }));
+    const port = (servers.at(-1)?.address() as AddressInfo).port;
+    const res = await fetch(`http://127.0.0.1:${port}/schedules`);
+    expect([res.status, res.headers.get('retry-after'), res.headers.get('content-type'), await res.text()]).toEqual([503, '1', 'text/plain; charset=utf-8', 'busy\n']);
+  });
+
   it('should refuse other methods and name the paths it has', async () => {
     const { get } = await serve(source());
     expect((await get('/healthz', 'POST')).status).toBe(405);

@@ -3,7 +3,7 @@ import type { DesiredFunction } from '../../src/schedule/annotations.ts';
 import { selectFunction } from '../../src/schedule/annotations.ts';
 import type { DesiredState, Rejection } from '../../src/schedule/desired.ts';
 import { entryKey } from '../../src/reconcile.ts';
-import { MAX_WAITING, SLICE_MS, SchedulesEndpoint, parseSchedulesQuery, spacingAfter, type SchedulesDocument } from '../../src/status.ts';
+import { BUSY_HOLD_MS, MAX_HELD, MAX_WAITING, SLICE_MS, SchedulesEndpoint, parseSchedulesQuery, spacingAfter, type SchedulesDocument } from '../../src/status.ts';
 import { deferred, flushMicrotasks } from '../helpers/async.ts';
 
 const NOW = Date.parse('2026-12-02T10:00:00.500Z');
@@ -140,12 +140,12 @@ describe('/schedules', () => {
     expect(yields).toBe(1000 / 4);
   });
 
-  it('should build one answer at a time, and refuse with 503 beyond a few waiting', async () => {
+  it('should build one answer at a time, and refuse with 503 beyond a few waiting, after holding the request a second', async () => {
     const gate = deferred<void>();
     let building = 0;
     let overlap = false;
     let t = 0;
-    const { e } = endpoint(state(many(10, 'dev')), {
+    const { e, waits } = endpoint(state(many(10, 'dev')), {
       elapsed: () => (t += SLICE_MS),
       yieldTurn: async () => {
         building++;
@@ -157,7 +157,13 @@ describe('/schedules', () => {
     const answers = Array.from({ length: MAX_WAITING }, () => e.answer(new URLSearchParams('limit=5')));
     await flushMicrotasks();
     const refused = await e.answer(new URLSearchParams(''));
-    expect(refused).toEqual({ status: 503, contentType: 'text/plain; charset=utf-8', body: `busy: ${MAX_WAITING} requests for /schedules are waiting; try again\n` });
+    expect(refused).toEqual({
+      status: 503,
+      contentType: 'text/plain; charset=utf-8',
+      body: `busy: ${MAX_WAITING} requests for /schedules are waiting; try again in a second\n`,
+      headers: { 'retry-after': '1' },
+    });
+    expect(waits).toContain(BUSY_HOLD_MS);
     gate.resolve();
     const replies = await Promise.all(answers);
     expect(replies.map((r) => r.status)).toEqual(Array(MAX_WAITING).fill(200));
@@ -212,5 +218,30 @@ describe('/schedules', () => {
     expect(JSON.parse(body)).toMatchObject({ total: { scheduled: 2, rejected: 1 }, rejected: [{ function: 'zz.dev', reason: 'invalid schedule "nope"' }], next: null });
     const empty = (await endpoint(state([])).e.answer(new URLSearchParams(''))).body;
     expect(JSON.parse(empty)).toEqual({ generatedAt: '2026-12-02T10:00:00.500Z', total: { scheduled: 0, rejected: 0 }, scheduled: [], rejected: [], next: null });
+  });
+
+  it('should answer 503 at once, without holding, when many requests are already held', async () => {
+    const gate = deferred<void>();
+    const holds: Array<() => void> = [];
+    const e = new SchedulesEndpoint(
+      { state: () => state(many(3, 'dev')), nextFire: () => undefined, nextDue: () => undefined, lastRun: () => undefined, now: () => NOW },
+      {
+        yieldTurn: () => gate.promise,
+        elapsed: (() => {
+          let t = 0;
+          return () => (t += SLICE_MS);
+        })(),
+        wait: (ms) => (ms === BUSY_HOLD_MS ? new Promise<void>((resolve) => holds.push(resolve)) : Promise.resolve()),
+      },
+    );
+    const queued = Array.from({ length: MAX_WAITING }, () => e.answer(new URLSearchParams('')));
+    const held = Array.from({ length: MAX_HELD }, () => e.answer(new URLSearchParams('')));
+    await flushMicrotasks();
+    expect(holds).toHaveLength(MAX_HELD);
+    expect((await e.answer(new URLSearchParams(''))).status).toBe(503);
+    for (const release of holds) release();
+    expect((await Promise.all(held)).every((r) => r.status === 503)).toBe(true);
+    gate.resolve();
+    expect((await Promise.all(queued)).every((r) => r.status === 200)).toBe(true);
   });
 });
