@@ -2,7 +2,7 @@
  * `npm run bench` → `npm run build && node bench/run.ts`: runs every scenario against the built
  * connector and writes BENCHMARKS.md and bench/results.json.
  *
- *   node bench/run.ts                     full run (about 15 minutes on 2 cores), writes both files
+ *   node bench/run.ts                     full run (about 25 minutes on 2 cores), writes both files
  *   node bench/run.ts --smoke             every scenario at a tiny size, once (seconds); writes nothing
  *   node bench/run.ts --only=lateness,idle   some scenarios; writes nothing unless --out/--json
  *   --out=FILE    write the Markdown report there     --json=FILE   write the raw results there
@@ -65,8 +65,8 @@ if (render !== undefined) {
   const fresh = await runSuite({ mode: 'full', only, log });
   const merged: SuiteResults = { ...saved };
   for (const name of only) Object.assign(merged, { [name]: fresh[name] });
-  const reruns = [...(saved.reruns ?? []), { scenarios: only, at: fresh.startedAt, loadAtStart: fresh.loadAtStart }];
-  const early = neverEarly(merged.lateness, merged.throughput, merged.idle, merged.churn);
+  const reruns = [...(saved.reruns ?? []), { scenarios: only, at: fresh.startedAt, loadAtStart: fresh.loadAtStart, revision: fresh.machine.revision }];
+  const early = neverEarly(merged.lateness, merged.throughput, merged.idle, merged.churn, merged.schedules);
   results = { ...merged, reruns, neverEarly: early, targets: judge({ ...merged, neverEarly: early }) };
 } else {
   results = await runSuite({ mode: smoke ? 'smoke' : 'full', only, log });

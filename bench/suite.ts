@@ -14,10 +14,11 @@ import { FULL_CHURN, runChurn, SMOKE_CHURN, type ChurnResult } from './scenarios
 import { FULL_DISCOVERY, runDiscovery, SMOKE_DISCOVERY, type DiscoveryResult } from './scenarios/discovery.ts';
 import { FULL_IDLE, runIdle, SMOKE_IDLE, type IdleResult } from './scenarios/idle.ts';
 import { FULL_SIZES, runLateness, SMOKE_SIZES, type LatenessResult } from './scenarios/lateness.ts';
+import { FULL_SCHEDULES, runSchedules, SMOKE_SCHEDULES, type SchedulesResult } from './scenarios/schedules-poll.ts';
 import { FULL_STEPS, runThroughput, SMOKE_STEPS, type ThroughputResult } from './scenarios/throughput.ts';
 
 export type Mode = 'full' | 'smoke';
-export const SCENARIOS = ['calibration', 'lateness', 'throughput', 'discovery', 'idle', 'churn'] as const;
+export const SCENARIOS = ['calibration', 'lateness', 'throughput', 'discovery', 'idle', 'churn', 'schedules'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface SuiteOptions {
@@ -58,11 +59,12 @@ export interface SuiteResults {
   readonly discovery?: DiscoveryResult;
   readonly idle?: IdleResult;
   readonly churn?: ChurnResult;
+  readonly schedules?: SchedulesResult;
   /** Every connector invocation of the run, and those whose arrival (Date.now()) preceded their nominal time. */
   readonly neverEarly: { readonly invocations: number; readonly early: number; readonly naiveInvocations: number; readonly naiveEarly: number };
   readonly targets: readonly TargetRow[];
   /** Scenarios re-run later and merged into these results (`--merge`), with when. */
-  readonly reruns?: ReadonlyArray<{ readonly scenarios: readonly ScenarioName[]; readonly at: string; readonly loadAtStart: number }>;
+  readonly reruns?: ReadonlyArray<{ readonly scenarios: readonly ScenarioName[]; readonly at: string; readonly loadAtStart: number; readonly revision?: string }>;
 }
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -73,6 +75,8 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteResults> {
   const full = opts.mode === 'full';
   const startedAt = Date.now();
   const loadAtStart = loadAverage();
+  // the source revision when the run starts (the built connector is what it was then)
+  const machineAtStart = machine(ROOT);
   if (loadAtStart > 0.5) log(`warning: load average ${loadAtStart} at start: something else is running, figures will be noisy`);
   const gw = await BenchGateway.start();
   const ticks0 = cpuTicks();
@@ -87,13 +91,14 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteResults> {
     const discovery = want('discovery') ? await runDiscovery(gw, full ? FULL_DISCOVERY : SMOKE_DISCOVERY, log) : undefined;
     const idle = want('idle') ? await runIdle(gw, full ? FULL_IDLE : SMOKE_IDLE, log) : undefined;
     const churn = want('churn') ? await runChurn(gw, full ? FULL_CHURN : SMOKE_CHURN, log) : undefined;
+    const schedules = want('schedules') ? await runSchedules(gw, full ? FULL_SCHEDULES : SMOKE_SCHEDULES, log) : undefined;
     await gw.anchor();
     const ticks1 = cpuTicks();
     const partial = {
       mode: opts.mode,
       startedAt: new Date(startedAt).toISOString(),
       durationS: Math.round((Date.now() - startedAt) / 1000),
-      machine: machine(ROOT),
+      machine: machineAtStart,
       clockDriftMs: gw.maxDriftMs,
       stealPct: ((ticks1.steal - ticks0.steal) / Math.max(1, ticks1.total - ticks0.total)) * 100,
       busyPct: (1 - (ticks1.idle - ticks0.idle) / Math.max(1, ticks1.total - ticks0.total)) * 100,
@@ -104,7 +109,8 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteResults> {
       ...(discovery === undefined ? {} : { discovery }),
       ...(idle === undefined ? {} : { idle }),
       ...(churn === undefined ? {} : { churn }),
-      neverEarly: neverEarly(lateness, throughput, idle, churn),
+      ...(schedules === undefined ? {} : { schedules }),
+      neverEarly: neverEarly(lateness, throughput, idle, churn, schedules),
     };
     return { ...partial, targets: judge(partial) };
   } finally {
@@ -117,6 +123,7 @@ export function neverEarly(
   throughput: ThroughputResult | undefined,
   idle: IdleResult | undefined,
   churn: ChurnResult | undefined,
+  schedules?: SchedulesResult,
 ): SuiteResults['neverEarly'] {
   let invocations = 0;
   let early = 0;
@@ -145,6 +152,10 @@ export function neverEarly(
     invocations += churn.invocations;
     early += churn.early;
   }
+  if (schedules !== undefined) {
+    invocations += schedules.invocations;
+    early += schedules.early;
+  }
   return { invocations, early, naiveInvocations, naiveEarly };
 }
 
@@ -162,6 +173,8 @@ export function fmtSummary(s: Summary, fmt: (v: number) => string): string {
   return s.runs > 1 ? `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})` : fmt(s.median);
 }
 
+const num = (v: number): string => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '–');
+const SHORT: Readonly<Record<string, string>> = { default: 'default page', limit1000: 'limit=1000', concurrent: '8 pollers' };
 const pct = (v: number): string => (Number.isFinite(v) ? `${v.toFixed(v >= 99.95 && v < 100 ? 2 : 1)}%` : '–');
 const mb = (v: number): string => (Number.isFinite(v) ? `${v.toFixed(0)} MB` : '–');
 const ratio = (connector: number, naive: number | undefined): string =>
@@ -287,6 +300,21 @@ export function judge(r: Omit<SuiteResults, 'targets'>): TargetRow[] {
       baseline: 'n/a',
       bound: '',
       met: verdict(flat && churn.exactPasses === Math.max(0, churn.passes - 1)),
+    });
+  }
+  const sc = r.schedules;
+  if (sc !== undefined) {
+    const none = sc.phases.find((p) => p.phase.name === 'none');
+    const polled = sc.phases.filter((p) => p.phase.pollers > 0);
+    const allFired = sc.phases.every((p) => p.fired === p.slots && p.duplicates === 0 && p.early === 0);
+    const delta = (p: (typeof polled)[number]): number => p.lateness.p99 - (none?.lateness.p99 ?? Number.NaN);
+    const signed = (ms: number): string => (Number.isFinite(ms) ? `${ms >= 0 ? '+' : '−'}${fmtMs(Math.abs(ms))}` : '–');
+    rows.push({
+      target: `GET /schedules polled back to back (${num(sc.config.functions)} functions in ${sc.timezone}): an every-second function's p99 lateness within 1 ms of nobody polling, every slot fired once`,
+      measured: `p99 ${fmtMs(none?.lateness.p99 ?? Number.NaN)} unpolled; ${polled.map((p) => `${SHORT[p.phase.name] ?? p.phase.name} ${fmtMs(p.lateness.p99)} (${signed(delta(p))})`).join(', ')}; ${sc.phases.reduce((a, p) => a + p.fired, 0)} of ${sc.phases.reduce((a, p) => a + p.slots, 0)} slots fired once`,
+      baseline: 'n/a',
+      bound: '',
+      met: verdict(none !== undefined && polled.length > 0 && polled.every((p) => delta(p) <= 1) && allFired),
     });
   }
   rows.push({

@@ -46,6 +46,28 @@ describe('benchmark suite (smoke)', () => {
     expect(results.targets.length).toBeGreaterThan(0);
   });
 
+  it('should measure an every-second function while GET /schedules is polled', () => {
+    const phases = results.schedules?.phases ?? [];
+    expect(phases.map((p) => p.phase.name)).toEqual(['none', 'default', 'limit1000', 'concurrent']);
+    for (const p of phases) {
+      expect(p.lateness.count).toBeGreaterThan(0);
+      expect(p.lateMs).toHaveLength(p.lateness.count);
+      expect(finite(p.lateness.p50) && finite(p.lateness.p99) && finite(p.lateness.max)).toBe(true);
+      expect(p.early).toBe(0);
+      expect(p.duplicates).toBe(0);
+    }
+    expect(phases[0]?.poll).toBeUndefined();
+    for (const p of phases.slice(1)) {
+      // answers, not timings: every polled phase got pages of the population it asked for
+      expect(p.poll?.ok).toBeGreaterThan(0);
+      expect(p.poll?.failed).toBe(0);
+      expect(p.poll?.totalScheduled).toBe((results.schedules?.config.functions ?? 0) + 1);
+      expect(finite(p.poll?.bytesPerAnswer) && finite(p.poll?.responseMs.p50)).toBe(true);
+    }
+    expect(phases.find((p) => p.phase.name === 'limit1000')?.poll?.pageSize).toBe((results.schedules?.config.functions ?? 0) + 1);
+    expect(phases.find((p) => p.phase.name === 'default')?.poll?.pageSize).toBe(100);
+  });
+
   it('should never have invoked a function before its nominal time', () => {
     expect(results.neverEarly.invocations).toBeGreaterThan(0);
     expect(results.neverEarly.early).toBe(0);
