@@ -23,7 +23,6 @@
  * two minutes, the phase order rotated by one each round so each phase sees both halves of the
  * minute. Smoke run: windows back to back from readiness, minute slots wherever they fall.
  */
-import { createServer } from 'node:net';
 import { Client } from 'undici';
 import { ConnectorRun, connectorEnv, parseLoggedDuration } from '../lib/connector.ts';
 import type { BenchGateway } from '../lib/gateway.ts';
@@ -31,6 +30,7 @@ import { loadAverage, runQueueWaitMs, sample, Sampler } from '../lib/proc.ts';
 import type { InvocationRecords } from '../lib/protocol.ts';
 import { sleep, sleepUntil } from '../lib/slots.ts';
 import { distribution, round, type Distribution } from '../lib/stats.ts';
+import { freePort } from '../../test/helpers/ports.ts';
 
 export interface SchedulesConfig {
   /** Functions on minute slots (`* * * * *`), besides the one firing every second. */
@@ -140,19 +140,6 @@ const TIMEZONE = 'Europe/London';
 /** A slot later than this counts as slow (the unpolled p50 is 2–3 ms here). */
 export const SLOW_MS = 5;
 const TICK_PATH = '/function/tick00000.tick';
-
-/** A port nobody listens on now (loopback), for the connector's http_port. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface PollSample {
   readonly status: number;
