@@ -134,16 +134,16 @@ class Reader {
     }
     const url = URL.canParse(value) ? new URL(value) : undefined;
     if (url === undefined || !/^https?:$/.test(url.protocol)) {
-      this.fail(name, withoutPassword(value), 'an http:// or https:// URL such as http://gateway.openfaas:8080');
+      this.fail(name, withoutSecrets(value), 'an http:// or https:// URL such as http://gateway.openfaas:8080');
       return '';
     }
     if (url.username !== '' || url.password !== '') {
       const instead = name === 'gateway_url' ? '; for basic auth set basic_auth=true and mount the basic-auth secret at secret_mount_path' : '';
-      this.fail(name, withoutPassword(value), `a URL without a user name or password: they would be printed wherever the URL is, and are never sent${instead}`);
+      this.fail(name, withoutSecrets(value), `a URL without a user name or password: they would be printed wherever the URL is, and are never sent${instead}`);
       return '';
     }
     if (url.search !== '' || url.hash !== '' || value.includes('?') || value.includes('#')) {
-      this.fail(name, value, 'a URL without a query string or fragment (the connector appends paths such as /system/functions to it)');
+      this.fail(name, withoutSecrets(value), 'a URL without a query string or fragment (the connector appends paths such as /system/functions to it)');
       return '';
     }
     return value.replace(/\/+$/, '');
@@ -186,9 +186,12 @@ function shortDuration(ms: number): string {
   return ms === 0 ? '0' : formatDuration(ms).replace(/(?<=[hm])0m0s$|(?<=[hm])0s$/, '');
 }
 
-/** `value` with the password of a URL's user info replaced, for messages. */
-function withoutPassword(value: string): string {
-  return value.replace(/^((?:[a-z][a-z0-9+.-]*:\/\/)?[^/?#@:]*):[^/?#@]*@/i, '$1:REDACTED@');
+/**
+ * `value` for messages, without what could be a secret: anything before the last "@" (user info,
+ * whatever characters the password holds) and any query or fragment (an access_token=...).
+ */
+function withoutSecrets(value: string): string {
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)?.*@/i, '$1REDACTED@').replace(/[?#].*$/s, '?REDACTED');
 }
 
 /**

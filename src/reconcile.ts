@@ -7,7 +7,8 @@
 import { hash } from 'node:crypto';
 import type { Clock } from './clock.ts';
 import { formatDuration } from './duration.ts';
-import { ConnectorError, describeError } from './errors.ts';
+import { systemCode } from './diagnosis.ts';
+import { ConnectorError, GatewayError, describeError } from './errors.ts';
 import { isGone, type GatewayClient } from './gateway/client.ts';
 import { parseFunctionList } from './gateway/types.ts';
 import type { Logger } from './log.ts';
@@ -78,6 +79,17 @@ export function entryKey(fn: DesiredFunction, s: CompiledSchedule): string {
   return [fn.id, s.key].join('|');
 }
 
+/**
+ * What kind of failure an error is, for telling "the same again" from "something new": its code,
+ * status and system code, not its message (a timeout's message says how long was left of the
+ * pass, which differs every pass).
+ */
+function failureKey(err: unknown): string {
+  if (!(err instanceof ConnectorError)) return describeError(err);
+  const status = err instanceof GatewayError ? (err.status ?? '') : '';
+  return `${err.code}|${status}|${systemCode(err) ?? ''}`;
+}
+
 async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
   let index = 0;
@@ -96,7 +108,7 @@ export class Reconciler {
   private state: DesiredState = EMPTY_STATE;
   private skipped = new Map<string, string>();
   /** Namespaces whose listing failed, with the error and the passes in a row it did. */
-  private unreadable = new Map<string, { readonly error: string; readonly passes: number }>();
+  private unreadable = new Map<string, { readonly key: string; readonly passes: number }>();
   private listings = new Map<string, Listing>();
   private passes = 0;
   private lastSuccess: number | undefined;
@@ -195,7 +207,7 @@ export class Reconciler {
         const reason = err.status === 403 ? 'forbidden (403)' : 'not found (404)';
         return { namespace, kind: 'gone', reason, ...(err.hint === undefined ? {} : { hint: err.hint }) };
       }
-      return { namespace, kind: 'failed', error: describeError(err) };
+      return { namespace, kind: 'failed', error: describeError(err), key: failureKey(err) };
     }
   }
 
@@ -228,14 +240,15 @@ export class Reconciler {
 
   private reportNamespaces(outcomes: readonly NamespaceOutcome[]): void {
     const skipped = new Map<string, string>();
-    const unreadable = new Map<string, { readonly error: string; readonly passes: number }>();
+    const unreadable = new Map<string, { readonly key: string; readonly passes: number }>();
     const failed = outcomes.some((o) => o.kind === 'failed');
     const counts = failed ? this.functionsPerNamespace() : new Map<string, number>();
     for (const o of outcomes) {
       const before = this.unreadable.get(o.namespace);
       if (o.kind === 'failed') {
-        const passes = before?.error === o.error ? before.passes + 1 : 1;
-        unreadable.set(o.namespace, { error: o.error, passes });
+        const key = o.key ?? o.error;
+        const passes = before?.key === key ? before.passes + 1 : 1;
+        unreadable.set(o.namespace, { key, passes });
         const fields = { namespace: o.namespace, error: o.error, keptFunctions: counts.get(o.namespace) ?? 0, failedPasses: passes };
         if (passes === 1 || passes % UNREADABLE_REPORT_EVERY === 0) this.opts.logger.warn(fields, 'Namespace unreadable, keeping its schedules');
         else this.opts.logger.debug(fields, 'Namespace unreadable, keeping its schedules');

@@ -72,6 +72,8 @@ export const MAX_LIMIT = 1000;
 export const SLICE_MS = 1;
 /** No work this close to the scheduler's next slot. */
 export const SLOT_GUARD_MS = 10;
+/** A slot this far past is not waited for. */
+const STALE_SLOT_MS = 50;
 /** Least time between the end of one answer and the start of the next; also at least 4 × its build time. */
 export const MIN_SPACING_MS = 100;
 /** Requests that may wait for their turn; more get 503. */
@@ -121,24 +123,34 @@ interface Index {
   readonly rejected: number;
 }
 
-function buildIndex(state: DesiredState): Index {
-  const entries: IndexEntry[] = [];
-  const perNamespace = new Map<string, { scheduled: number; rejected: number }>();
-  const count = (ns: string): { scheduled: number; rejected: number } => {
-    let c = perNamespace.get(ns);
-    if (c === undefined) perNamespace.set(ns, (c = { scheduled: 0, rejected: 0 }));
-    return c;
-  };
-  for (const fn of state.functions.values()) {
-    entries.push({ id: fn.id, namespace: fn.namespace, name: fn.name, fn });
-    count(fn.namespace).scheduled++;
+const byId = (a: IndexEntry, b: IndexEntry): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/** Entries sorted a run at a time, then merged, calling `checkpoint` every few thousand moves. */
+export async function sortInSlices(items: IndexEntry[], checkpoint: () => Promise<void>): Promise<IndexEntry[]> {
+  const RUN = 512;
+  const STEP = 4096;
+  for (let lo = 0; lo < items.length; lo += RUN) {
+    const run = items.slice(lo, lo + RUN).sort(byId);
+    for (let i = 0; i < run.length; i++) items[lo + i] = run[i] as IndexEntry;
+    await checkpoint();
   }
-  for (const r of state.rejected.values()) {
-    entries.push({ id: r.id, namespace: r.namespace, name: r.id.slice(0, r.id.length - r.namespace.length - 1), rejected: r });
-    count(r.namespace).rejected++;
+  let src = items;
+  let dst = new Array<IndexEntry>(items.length);
+  for (let width = RUN; width < items.length; width *= 2) {
+    let moved = 0;
+    for (let lo = 0; lo < items.length; lo += 2 * width) {
+      const mid = Math.min(lo + width, items.length);
+      const hi = Math.min(lo + 2 * width, items.length);
+      let i = lo;
+      let j = mid;
+      for (let k = lo; k < hi; k++) {
+        dst[k] = (j >= hi || (i < mid && byId(src[i] as IndexEntry, src[j] as IndexEntry) <= 0) ? src[i++] : src[j++]) as IndexEntry;
+        if (++moved % STEP === 0) await checkpoint();
+      }
+    }
+    [src, dst] = [dst, src];
   }
-  entries.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return { entries, perNamespace, scheduled: state.functions.size, rejected: state.rejected.size };
+  return src;
 }
 
 /** The first index whose id sorts after `after`. */
@@ -239,7 +251,8 @@ export class SchedulesEndpoint {
   private async clearOfSlots(): Promise<void> {
     for (let due = this.source.nextDue(); due !== undefined; due = this.source.nextDue()) {
       const ahead = due - this.source.now();
-      if (ahead > SLOT_GUARD_MS) return;
+      // a slot long past is not being fired (a pause, or a burst still going out): do not wait on it
+      if (ahead > SLOT_GUARD_MS || ahead < -STALE_SLOT_MS) return;
       // past the slot (it fires on this turn or the next) or about to be: let it go first
       await this.wait(Math.max(ahead, 0) + 2);
     }
@@ -274,7 +287,14 @@ export class SchedulesEndpoint {
     serialize?: { readonly scheduled: (view: FunctionStatusView) => void; readonly rejected: (view: RejectedView) => void },
   ): Promise<SchedulesDocument> {
     await this.clearOfSlots();
-    const index = this.index();
+    const slice = { start: this.elapsed() };
+    const checkpoint = async (): Promise<void> => {
+      if (this.elapsed() - slice.start < SLICE_MS) return;
+      await this.yieldTurn();
+      await this.clearOfSlots();
+      slice.start = this.elapsed();
+    };
+    const index = await this.index(checkpoint);
     const generatedAt = new Date(this.source.now()).toISOString();
     const matches = (e: IndexEntry): boolean =>
       (query.namespace === undefined || e.namespace === query.namespace) && (query.function === undefined || e.name === query.function || e.id === query.function);
@@ -284,16 +304,18 @@ export class SchedulesEndpoint {
     const counting = total === undefined ? { scheduled: 0, rejected: 0 } : undefined;
     let lastId: string | undefined;
     let more = false;
-    let sliceStart = this.elapsed();
     const entries = index.entries;
-    for (let i = startAfter(entries, query.after); i < entries.length; i++) {
-      if (this.elapsed() - sliceStart >= SLICE_MS) {
-        await this.yieldTurn();
-        await this.clearOfSlots();
-        sliceStart = this.elapsed();
-      }
+    const start = startAfter(entries, query.after);
+    // totals over all pages need the matches before the page too
+    for (let i = counting === undefined ? start : 0; i < entries.length; i++) {
+      if (this.elapsed() - slice.start >= SLICE_MS) await checkpoint();
       const e = entries[i] as IndexEntry;
       if (!matches(e)) continue;
+      if (i < start) {
+        if (e.fn !== undefined) (counting as { scheduled: number }).scheduled++;
+        else (counting as { rejected: number }).rejected++;
+        continue;
+      }
       if (scheduled.length + rejected.length >= query.limit) {
         more = true;
         if (counting === undefined) break;
@@ -324,10 +346,29 @@ export class SchedulesEndpoint {
     return index.perNamespace.get(query.namespace) ?? { scheduled: 0, rejected: 0 };
   }
 
-  private index(): Index {
+  /** The sorted index of the current discovery result, built (in slices) once per result. */
+  private async index(checkpoint: () => Promise<void>): Promise<Index> {
     const state = this.source.state();
-    if (this.cached?.state !== state) this.cached = { state, index: buildIndex(state) };
-    return this.cached.index;
+    if (this.cached?.state === state) return this.cached.index;
+    const entries: IndexEntry[] = [];
+    const perNamespace = new Map<string, { scheduled: number; rejected: number }>();
+    const count = (ns: string): { scheduled: number; rejected: number } => {
+      let c = perNamespace.get(ns);
+      if (c === undefined) perNamespace.set(ns, (c = { scheduled: 0, rejected: 0 }));
+      return c;
+    };
+    for (const fn of state.functions.values()) {
+      entries.push({ id: fn.id, namespace: fn.namespace, name: fn.name, fn });
+      count(fn.namespace).scheduled++;
+      if (entries.length % 1024 === 0) await checkpoint();
+    }
+    for (const r of state.rejected.values()) {
+      entries.push({ id: r.id, namespace: r.namespace, name: r.id.slice(0, r.id.length - r.namespace.length - 1), rejected: r });
+      count(r.namespace).rejected++;
+    }
+    const index = { entries: await sortInSlices(entries, checkpoint), perNamespace, scheduled: state.functions.size, rejected: state.rejected.size };
+    this.cached = { state, index };
+    return index;
   }
 
   private view(fn: DesiredFunction): FunctionStatusView {

@@ -71,7 +71,12 @@ function answer(route: Route, source: StatusSource, params: URLSearchParams): Pr
 
 export function startHttpServer(port: number, source: StatusSource, logger: Logger): Promise<Server> {
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? '/', 'http://connector');
+    // an absolute-form target the parser lets through ("GET http://[ HTTP/1.1") is no URL
+    const url = URL.parse(req.url ?? '/', 'http://connector');
+    if (url === null) {
+      send(res, textReply(400, 'bad request target'), false);
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;

@@ -19,7 +19,7 @@ export interface NamespaceSelection {
 export type NamespaceOutcome =
   | { readonly namespace: string; readonly kind: 'selected'; readonly selection: NamespaceSelection }
   | { readonly namespace: string; readonly kind: 'gone'; readonly reason: string; readonly hint?: string }
-  | { readonly namespace: string; readonly kind: 'failed'; readonly error: string };
+  | { readonly namespace: string; readonly kind: 'failed'; readonly error: string; readonly key?: string };
 
 export interface Rejection {
   readonly id: string;

@@ -98,9 +98,9 @@ export class Scheduler<T> {
     return this.entries.get(key)?.next;
   }
 
-  /** The earliest slot of any entry, if any (entries fired this turn are back in the heap on the next). */
+  /** The earliest slot of any entry while running, if any (entries fired this turn are back in the heap on the next). */
   nextDue(): number | undefined {
-    return this.dropStaleTop()?.next;
+    return this.running ? this.dropStaleTop()?.next : undefined;
   }
 
   /** Schedules `key`; returns its first fire time (strictly after now), or undefined if none. */

@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHttpServer, textReply, type Reply, type StatusSource } from '../../src/http/server.ts';
@@ -73,6 +73,22 @@ describe('http server', () => {
     );
     expect(await get('/schedules?namespace=dev&limit=0')).toEqual({ status: 400, body: 'limit must be a whole number from 1 to 1000, found "0"\n' });
     expect(seen).toEqual(['namespace=dev&limit=0']);
+  });
+
+  it('should answer a request target that is no URL with 400, and keep serving', async () => {
+    const { get } = await serve(source());
+    const port = (servers.at(-1)?.address() as AddressInfo).port;
+    for (const target of ['http://[', 'http://a:99999/healthz']) {
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () => socket.end(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+        let text = '';
+        socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+      expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
+    }
+    expect(await get('/healthz')).toEqual({ status: 200, body: 'ok\n' });
   });
 
   it('should send the headers a route asks for', async () => {

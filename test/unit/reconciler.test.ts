@@ -3,6 +3,7 @@
  * with listings as JSON bytes, applied to a real Scheduler on a ManualClock, with a real pino
  * logger in memory and a recording MetricsSink.
  */
+import { GatewayError } from '../../src/errors.ts';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Reconciler, entryKey } from '../../src/reconcile.ts';
 import type { DesiredFunction, SelectionDefaults } from '../../src/schedule/annotations.ts';
@@ -238,8 +239,13 @@ describe('Reconciler: passes that cannot read everything', () => {
     expect(warned).toEqual([1, 10, 20]);
     s.client.failFunctions('dev', networkError('/system/functions?namespace=dev'));
     expect((await s.pass()).lines[0]).toMatchObject({ level: 'warn', msg: 'Namespace unreadable, keeping its schedules', failedPasses: 1 });
+    // a timeout's message says how long was left of the pass, different every pass: still the same failure
+    for (const [i, left] of ['9.993s', '9.987s', '9.99s'].entries()) {
+      s.client.failFunctions('dev', new GatewayError('E_GATEWAY_TIMEOUT', `GET /system/functions timed out after ${left}`, { path: '/system/functions' }));
+      expect((await s.pass()).lines[0]).toMatchObject({ level: i === 0 ? 'warn' : 'debug', failedPasses: i + 1, error: `GET /system/functions timed out after ${left}` });
+    }
     s.client.setFunctions('dev', [cronFn('a', YEARLY)]);
-    expect((await s.pass()).lines[0]).toEqual({ level: 'info', msg: 'Namespace readable again', namespace: 'dev', failedPasses: 1 });
+    expect((await s.pass()).lines[0]).toEqual({ level: 'info', msg: 'Namespace readable again', namespace: 'dev', failedPasses: 3 });
     expect((await s.pass()).lines.map((l) => l.msg)).toEqual(['Discovery complete']);
   });
 

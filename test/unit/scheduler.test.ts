@@ -20,6 +20,20 @@ function setup(start = '2026-01-01T00:00:00.000Z'): { clock: ManualClock; fired:
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');
 
 describe('scheduler', () => {
+  it('should tell its earliest slot while running, and none once stopped', () => {
+    const { clock, scheduler } = setup('2026-01-01T00:00:00.250Z');
+    expect(scheduler.nextDue()).toBeUndefined();
+    scheduler.add('a', compile('*/5 * * * * *'), 'A');
+    scheduler.add('b', compile('* * * * * *'), 'B');
+    expect(scheduler.nextDue()).toBe(T0 + 1000);
+    clock.advance(1000);
+    // b fired at 1 s and is back in the heap on the next turn, for 2 s
+    clock.advance(1);
+    expect(scheduler.nextDue()).toBe(T0 + 2000);
+    scheduler.stop();
+    expect(scheduler.nextDue()).toBeUndefined();
+  });
+
   it('should fire at the nominal time, never before', () => {
     const { clock, fired, scheduler } = setup('2026-01-01T00:00:00.250Z');
     scheduler.add('a', compile('* * * * * *'), 'A');

@@ -3,7 +3,7 @@ import type { DesiredFunction } from '../../src/schedule/annotations.ts';
 import { selectFunction } from '../../src/schedule/annotations.ts';
 import type { DesiredState, Rejection } from '../../src/schedule/desired.ts';
 import { entryKey } from '../../src/reconcile.ts';
-import { BUSY_HOLD_MS, MAX_HELD, MAX_WAITING, SLICE_MS, SchedulesEndpoint, parseSchedulesQuery, spacingAfter, type SchedulesDocument } from '../../src/status.ts';
+import { BUSY_HOLD_MS, MAX_HELD, MAX_WAITING, SLICE_MS, SchedulesEndpoint, parseSchedulesQuery, sortInSlices, spacingAfter, type SchedulesDocument } from '../../src/status.ts';
 import { deferred, flushMicrotasks } from '../helpers/async.ts';
 
 const NOW = Date.parse('2026-12-02T10:00:00.500Z');
@@ -243,5 +243,52 @@ describe('/schedules', () => {
     expect((await Promise.all(held)).every((r) => r.status === 503)).toBe(true);
     gate.resolve();
     expect((await Promise.all(queued)).every((r) => r.status === 200)).toBe(true);
+  });
+
+  it('should count the totals of a function filter over all pages, whichever page is asked for', async () => {
+    const { e } = endpoint(state(['a', 'b', 'c'].map((ns) => desired('nightly', ns, '@daily'))));
+    const pages: SchedulesDocument[] = [await doc(e, 'function=nightly&limit=1')];
+    for (let next = pages[0]?.next; next != null; next = pages.at(-1)?.next) pages.push(await doc(e, next.slice('/schedules?'.length)));
+    expect(pages.map((p) => [p.scheduled.map((f) => f.function), p.total.scheduled])).toEqual([
+      [['nightly.a'], 3],
+      [['nightly.b'], 3],
+      [['nightly.c'], 3],
+    ]);
+  });
+
+  it('should build its sorted index in slices too, not in one block', async () => {
+    let t = 0;
+    let yields = 0;
+    const shuffled = many(5000, 'dev').sort(() => 0.5 - Math.random());
+    const { e } = endpoint(state(shuffled), {
+      elapsed: () => (t += SLICE_MS / 4),
+      yieldTurn: () => {
+        yields++;
+        return Promise.resolve();
+      },
+    });
+    const d = await doc(e, 'limit=2');
+    expect(d.scheduled.map((f) => f.function)).toEqual(['fn-0000.dev', 'fn-0001.dev']);
+    // gathering 5,000 entries checks the clock every 1,024, sorting every 512-entry run and every
+    // 4,096 moves: about 19 checks, and with each reading a quarter of a slice, a yield every 4th.
+    // The page itself (2 functions) reads the clock twice: without the sliced index, no yield at all.
+    expect(yields).toBeGreaterThanOrEqual(4);
+  });
+
+  it('should sort exactly as Array.prototype.sort does', async () => {
+    const items = Array.from({ length: 3000 }, (_, i) => ({ id: `f${(i * 7919) % 3001}.ns${i % 7}`, namespace: 'x', name: 'y' }));
+    let checkpoints = 0;
+    const sorted = await sortInSlices([...items], () => {
+      checkpoints++;
+      return Promise.resolve();
+    });
+    expect(sorted.map((e) => e.id)).toEqual(items.map((e) => e.id).sort());
+    expect(checkpoints).toBeGreaterThan(5);
+  });
+
+  it('should not wait on a slot long past (a stopped or paused scheduler)', async () => {
+    const { e, waits } = endpoint(state(many(2, 'dev')), {}, () => NOW - 60_000);
+    expect((await e.answer(new URLSearchParams(''))).status).toBe(200);
+    expect(waits).toEqual([]);
   });
 });
