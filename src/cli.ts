@@ -12,6 +12,7 @@ import type { Io } from './cli/io.ts';
 import { runNext } from './cli/next.ts';
 import { systemClock } from './clock.ts';
 import { DEFAULTS, loadConfig, type Config } from './config.ts';
+import { formatDuration } from './duration.ts';
 import { ConfigError, describeError } from './errors.ts';
 import { VERSION } from './version.ts';
 
@@ -113,6 +114,8 @@ export async function run(argv: readonly string[], exit: (code: number) => never
 export const SHUTDOWN_GRACE_MS = 5_000;
 /** Part of the grace given to writing the last log lines. */
 const FINAL_FLUSH_MS = 2_000;
+/** How long an exit forced by a second signal or the deadline waits for the last log lines. */
+const FORCED_FLUSH_MS = 1_000;
 
 /** The daemon's modules load only here, so `doctor`, `next` and `--version` start fast. */
 async function runDaemon(config: Config, exit: (code: number) => never): Promise<number> {
@@ -127,18 +130,32 @@ async function runDaemon(config: Config, exit: (code: number) => never): Promise
     await flush(FINAL_FLUSH_MS);
     return 1;
   }
+  const signals: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
+    for (const s of signals) process.once(s, resolve);
   });
+  for (const s of signals) process.removeAllListeners(s);
+  /** Exits with 1 once the last lines are written, or after FORCED_FLUSH_MS. */
+  const forcedExit = (): void => {
+    flush(FORCED_FLUSH_MS).then(
+      () => exit(1),
+      () => exit(1),
+    );
+  };
   // whatever happens below (a stuck connection, a stdout nobody reads), the process ends in time
-  const deadline = setTimeout(() => exit(1), config.shutdownTimeoutMs + SHUTDOWN_GRACE_MS);
+  const deadline = setTimeout(() => {
+    logger.warn({ after: formatDuration(config.shutdownTimeoutMs + SHUTDOWN_GRACE_MS - FORCED_FLUSH_MS) }, 'Shutdown is taking too long, exiting now');
+    forcedExit();
+  }, config.shutdownTimeoutMs + SHUTDOWN_GRACE_MS - FORCED_FLUSH_MS);
   deadline.unref();
   logger.info({ signal }, 'Shutting down');
-  process.once(signal, () => {
-    logger.warn({ signal }, 'Second signal, exiting now');
-    exit(1);
-  });
+  // a second signal of either kind (Ctrl-C after a SIGTERM too) ends the process at once
+  for (const s of signals) {
+    process.once(s, () => {
+      logger.warn({ signal: s }, 'Second signal, exiting now');
+      forcedExit();
+    });
+  }
   await daemon.stop();
   await flush(FINAL_FLUSH_MS);
   return 0;

@@ -203,11 +203,13 @@ export class Daemon implements StatusSource {
     const { config, logger } = this.deps;
     this.scheduler.stop();
     this.credentials.stop();
-    await this.discovery.stop();
+    // a pass in flight may wait on a token exchange: it ends while the invocations drain, not before
+    const discoveryStopped = this.discovery.stop();
     const inflight = this.invoker.inflight;
     if (inflight > 0) logger.info({ inflight, timeout: formatDuration(config.shutdownTimeoutMs) }, 'Waiting for invocations in flight');
     const abandoned = await this.invoker.drain(config.shutdownTimeoutMs);
     if (abandoned > 0) logger.warn({ abandoned }, 'Shutdown timeout reached, abandoning invocations in flight');
+    await discoveryStopped;
     clearInterval(this.keepAlive);
     const closed = new Promise((resolve) => (this.health === undefined ? resolve(undefined) : this.health.close(resolve)));
     this.health?.closeAllConnections();

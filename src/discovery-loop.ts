@@ -11,6 +11,7 @@
  * - wake() starts the next pass now (e.g. once credentials recover).
  */
 import { setMaxListeners } from 'node:events';
+import { backoffDelay } from './auth/iam.ts';
 import { sleep, type Clock } from './clock.ts';
 import { formatDuration } from './duration.ts';
 import { describeError } from './errors.ts';
@@ -25,6 +26,11 @@ export interface DiscoveryLoopOptions {
   /** One pass; resolves true when it read the gateway, false when it failed (and logged why). */
   readonly pass: (signal: AbortSignal) => Promise<boolean>;
   readonly random?: () => number;
+  /**
+   * Monotonic milliseconds for judging progress (performance.now): the waits are timers, which
+   * a wall-clock step (NTP, a resumed VM) does not move, so liveness must not be moved by one either.
+   */
+  readonly monotonic?: () => number;
 }
 
 export const FAILURE_BACKOFF_BASE_MS = 1_000;
@@ -41,9 +47,7 @@ export const STALL_SLACK_MS = 60_000;
  */
 export function waitAfter(failures: number, intervalMs: number, random: () => number = Math.random): number {
   if (failures === 0) return intervalMs;
-  const raw = Math.min(FAILURE_BACKOFF_CAP_MS, FAILURE_BACKOFF_BASE_MS * 2 ** Math.min(failures - 1, 20));
-  const backoff = Math.round(raw * (0.8 + 0.4 * random()));
-  return Math.max(intervalMs, Math.min(backoff, Math.max(intervalMs, FAILURE_BACKOFF_CAP_MS)));
+  return Math.max(intervalMs, backoffDelay(failures, random, { baseMs: FAILURE_BACKOFF_BASE_MS, capMs: FAILURE_BACKOFF_CAP_MS }));
 }
 
 export class DiscoveryLoop {
@@ -55,16 +59,13 @@ export class DiscoveryLoop {
   private expectBy = Number.POSITIVE_INFINITY;
   private failures = 0;
   private ended: string | undefined;
+  private readonly monotonic: () => number;
 
   constructor(opts: DiscoveryLoopOptions) {
     this.opts = opts;
+    this.monotonic = opts.monotonic ?? (() => performance.now());
     // every listing of a pass in flight listens for shutdown on this signal
     setMaxListeners(0, this.stopping.signal);
-  }
-
-  /** Passes that failed in a row. */
-  get consecutiveFailures(): number {
-    return this.failures;
   }
 
   start(): void {
@@ -90,7 +91,7 @@ export class DiscoveryLoop {
   /** Undefined while discovery makes progress, else why not (for /healthz). */
   liveness(): string | undefined {
     if (this.ended !== undefined) return this.ended;
-    const late = this.opts.clock.now() - this.expectBy;
+    const late = this.monotonic() - this.expectBy;
     if (late <= 0 || this.stopping.signal.aborted) return undefined;
     return `discovery has made no progress for ${formatDuration(late + STALL_SLACK_MS)} beyond its plan (rebuild_interval ${formatDuration(this.opts.intervalMs)}, rebuild_timeout ${formatDuration(this.opts.timeoutMs)})`;
   }
@@ -100,7 +101,7 @@ export class DiscoveryLoop {
     const signal = this.stopping.signal;
     while (!signal.aborted) {
       const started = clock.now();
-      this.expectBy = started + this.opts.timeoutMs + STALL_SLACK_MS;
+      this.expectBy = this.monotonic() + this.opts.timeoutMs + STALL_SLACK_MS;
       let ok: boolean;
       try {
         ok = await this.opts.pass(signal);
@@ -118,7 +119,7 @@ export class DiscoveryLoop {
       if (woken) this.wakeUp = new AbortController();
       const wait = woken ? 0 : ok ? Math.max(0, started + planned - clock.now()) : planned;
       if (this.failures > 0) logger.debug({ failures: this.failures, retryIn: formatDuration(wait) }, 'Next discovery pass');
-      this.expectBy = clock.now() + wait + STALL_SLACK_MS;
+      this.expectBy = this.monotonic() + wait + STALL_SLACK_MS;
       if (wait > 0) await sleep(clock, wait, this.wakeUp.signal);
       // a wake while waiting has been used up by ending the wait
       if (this.wakeUp.signal.aborted && !signal.aborted) this.wakeUp = new AbortController();

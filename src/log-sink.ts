@@ -84,7 +84,9 @@ export class StreamSink {
     }
     try {
       this.stream.write(text, (err) => {
-        if (err) this.fail();
+        if (!err) return;
+        this.droppedLines += countLines(text);
+        this.fail();
       });
     } catch {
       this.fail();

@@ -66,7 +66,7 @@ export class FunctionTokens {
       if (now < failure.retryAt || failure.probing) return Promise.reject(failure.error);
       failure.probing = true;
     }
-    pending = this.exchange(namespace, audience).finally(() => this.inflight.delete(audience));
+    pending = this.exchange(namespace, audience, failure).finally(() => this.inflight.delete(audience));
     this.inflight.set(audience, pending);
     return pending;
   }
@@ -77,7 +77,8 @@ export class FunctionTokens {
     if (this.cache.get(audience)?.header === refused) this.cache.delete(audience);
   }
 
-  private async exchange(namespace: string, audience: string): Promise<string> {
+  /** `before`: the namespace's failure when this exchange started (exchanges started together count as one attempt). */
+  private async exchange(namespace: string, audience: string, before: Failure | undefined): Promise<string> {
     const { clock } = this.opts;
     try {
       const projected = await readProjectedToken(this.opts.tokenFile);
@@ -100,8 +101,12 @@ export class FunctionTokens {
     } catch (err) {
       this.opts.onExchange?.(false);
       const error = err instanceof Error ? err : new Error(String(err));
-      const attempts = (this.failures.get(namespace)?.attempts ?? 0) + 1;
-      this.failures.set(namespace, { error, attempts, retryAt: clock.now() + backoffDelay(attempts, this.opts.random), probing: false });
+      const current = this.failures.get(namespace);
+      // another exchange that started with this one has already recorded the failure
+      if (current === undefined || current === before) {
+        const attempts = (before?.attempts ?? 0) + 1;
+        this.failures.set(namespace, { error, attempts, retryAt: clock.now() + backoffDelay(attempts, this.opts.random), probing: false });
+      }
       throw error;
     }
   }

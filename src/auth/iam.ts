@@ -51,9 +51,16 @@ interface Failure {
   readonly retryAt: number;
 }
 
-/** Exponential backoff with ±20% jitter, capped. `attempt` starts at 1. */
-export function backoffDelay(attempt: number, random: () => number = Math.random): number {
-  const raw = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt - 1, 20));
+/**
+ * Exponential backoff with ±20% jitter, capped (the jitter may take it 20% past the cap). `attempt`
+ * starts at 1; the defaults are the token exchange's (500 ms doubling to 30 s).
+ */
+export function backoffDelay(
+  attempt: number,
+  random: () => number = Math.random,
+  { baseMs, capMs }: { readonly baseMs: number; readonly capMs: number } = { baseMs: BACKOFF_BASE_MS, capMs: BACKOFF_CAP_MS },
+): number {
+  const raw = Math.min(capMs, baseMs * 2 ** Math.min(attempt - 1, 20));
   return Math.round(raw * (0.8 + 0.4 * random()));
 }
 

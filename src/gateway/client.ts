@@ -111,7 +111,8 @@ export class GatewayClient {
       headers,
       body: '',
       timeoutMs: req.timeoutMs,
-      timeoutSetting: 'upstream_timeout',
+      // an asynchronous call only waits for the gateway to queue it: its timeout is the gateway's
+      ...(req.async ? {} : { timeoutSetting: 'upstream_timeout' }),
       maxBodyBytes: Number.MAX_SAFE_INTEGER,
       keepBody: false,
       ...(req.signal === undefined ? {} : { signal: req.signal }),

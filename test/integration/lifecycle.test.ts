@@ -69,6 +69,19 @@ describe('shutdown', () => {
     expect(Date.now() - started).toBeLessThan(3000);
     expect(connector.logs.some(is('Stopped', { abandoned: 1 }))).toBe(true);
   });
+
+  it('should exit at once on a second signal of either kind while it drains', async () => {
+    const w = await world();
+    w.gateway.setFunctions('dev', [cronFunction('stuck', '* * * * * *')]);
+    w.gateway.setFunctionBehavior('dev', 'stuck', { delayMs: 20_000 });
+    const connector = await w.start({ shutdown_timeout: '20s' });
+    await connector.waitForLog(is('Invoking', { function: 'stuck.dev' }), 5000);
+    connector.signal('SIGTERM');
+    await connector.waitForLog(is('Waiting for invocations in flight'), 5000);
+    connector.signal('SIGINT');
+    expect(await connector.exited).toEqual({ code: 1, signal: null });
+    expect(connector.logs.find(is('Second signal, exiting now'))).toMatchObject({ level: 'warn', signal: 'SIGINT' });
+  });
 });
 
 describe('basic auth mode', () => {

@@ -17,6 +17,7 @@ function loopWith(outcomes: Array<boolean | Error | Promise<boolean>>, intervalM
     intervalMs,
     timeoutMs,
     random: () => 0.5,
+    monotonic: () => clock.now(),
     pass: () => {
       starts.push(clock.now() - T0);
       const next = outcomes.shift() ?? true;
@@ -41,7 +42,7 @@ describe('discovery loop', () => {
     expect(waitAfter(3, 30_000, () => 0.5)).toBe(30_000);
     expect(waitAfter(9, 300_000, () => 0.5)).toBe(300_000);
     expect(waitAfter(7, 1000, () => 0)).toBe(48_000);
-    expect(waitAfter(7, 1000, () => 1)).toBe(FAILURE_BACKOFF_CAP_MS);
+    expect(waitAfter(7, 1000, () => 1)).toBe(FAILURE_BACKOFF_CAP_MS * 1.2);
   });
 
   it('should run a pass at once, then one every interval while they work', async () => {
@@ -60,16 +61,15 @@ describe('discovery loop', () => {
     await t.advance(20_000);
     // failures at 0, 1 s, 3 s, 7 s; success at 15 s; then the interval again
     expect(t.starts.slice(0, 7)).toEqual([0, 1000, 3000, 7000, 15_000, 16_000, 17_000]);
-    expect(t.loop.consecutiveFailures).toBe(0);
     await t.loop.stop();
   });
 
-  it('should log a pass that throws, keep the schedules and try again after the backoff', async () => {
-    const t = loopWith([new Error('apply() blew up'), true]);
+  it('should log a pass that throws, keep the schedules and try again after the backoff, not the interval', async () => {
+    const t = loopWith([new Error('apply() blew up'), true], 100);
     t.loop.start();
     await flushMicrotasks();
-    await t.advance(2000);
-    expect(t.starts).toEqual([0, 1000, 2000]);
+    await t.advance(1200);
+    expect(t.starts).toEqual([0, 1000, 1100, 1200]);
     expect(t.logs.named('Discovery pass crashed, keeping current schedules')).toEqual([
       { level: 'error', msg: 'Discovery pass crashed, keeping current schedules', error: 'apply() blew up', attempt: 1 },
     ]);
@@ -135,5 +135,27 @@ describe('discovery loop', () => {
     await loop.stop();
     expect(aborted).toBe(true);
     expect(t.logs.entries).toEqual([]);
+  });
+
+  it('should judge progress on the monotonic clock: a wall-clock step during a wait is not a stall', async () => {
+    const clock = new ManualClock(T0);
+    const logs = captureLogs();
+    let monotonic = 0;
+    const loop = new DiscoveryLoop({
+      clock,
+      logger: logs.logger,
+      intervalMs: 30_000,
+      timeoutMs: 10_000,
+      monotonic: () => monotonic,
+      pass: () => Promise.resolve(true),
+    });
+    loop.start();
+    await flushMicrotasks();
+    clock.jump(5 * 60_000);
+    expect(loop.liveness()).toBeUndefined();
+    // the wait itself overrunning its plan by the slack is a stall
+    monotonic = 30_000 + STALL_SLACK_MS + 1;
+    expect(loop.liveness()).toMatch(/^discovery has made no progress for 1m0\.001s beyond its plan/);
+    await loop.stop();
   });
 });

@@ -110,6 +110,20 @@ describe('per-function tokens', () => {
     expect(t.http.requests).toHaveLength(2);
   });
 
+  it('should count exchanges refused together as one attempt: the first retry is still 500 ms later', async () => {
+    const t = setup();
+    const asked = ['a', 'b', 'c', 'd'].map((name) => t.tokens.authorization('dev', name));
+    for (let i = 0; i < 4; i++) (await t.http.next()).answer(400, { error: 'invalid_request', error_description: NO_INVOKE });
+    for (const a of asked) await rejection(a);
+    t.clock.advance(499);
+    await rejection(t.tokens.authorization('dev', 'a'));
+    t.clock.advance(1);
+    const retry = t.tokens.authorization('dev', 'a');
+    (await t.http.next()).answer(200, { access_token: 'token-a', token_type: 'Bearer', expires_in: 600 });
+    expect(await retry).toBe('Bearer token-a');
+    expect(t.http.requests).toHaveLength(5);
+  });
+
   it('should forget the refusal once an exchange for the namespace succeeds', async () => {
     const t = setup();
     const first = t.tokens.authorization('dev', 'a');
