@@ -1,19 +1,18 @@
 /** Step 1: the configuration, read exactly as the daemon reads it (loadConfig). */
 import { TOKEN_FILE_NAME, loadConfig, type AuthConfig, type Config, type Env } from '../../config.ts';
 import { ConfigError } from '../../errors.ts';
-import { displayUrl } from '../format.ts';
 import { check, type Check } from './report.ts';
 
 export type ConfigOutcome = { readonly ok: true; readonly config: Config; readonly check: Check } | { readonly ok: false; readonly check: Check };
 
 export function authLabel(auth: AuthConfig): string {
-  if (auth.mode === 'iam') return `IAM mode (system_issuer ${displayUrl(auth.systemIssuer)})`;
+  if (auth.mode === 'iam') return `IAM mode (system_issuer ${auth.systemIssuer})`;
   if (auth.mode === 'basic') return `basic-auth mode (secret_mount_path ${auth.secretMountPath})`;
   return 'no-auth mode';
 }
 
 function authDetails(auth: AuthConfig): string[] {
-  if (auth.mode === 'iam') return [`token file: ${auth.tokenFile}`, `token_url: ${displayUrl(auth.tokenUrl)}`];
+  if (auth.mode === 'iam') return [`token file: ${auth.tokenFile}`, `token_url: ${auth.tokenUrl}`];
   if (auth.mode === 'basic') return [`basic-auth files: ${auth.secretMountPath}/basic-auth-user, ${auth.secretMountPath}/basic-auth-password`];
   return ['no credentials are sent: set system_issuer for IAM, or basic_auth=true for basic auth'];
 }
@@ -37,7 +36,7 @@ export function checkConfiguration(env: Env): ConfigOutcome {
       }),
     };
   }
-  const summary = `gateway ${displayUrl(config.gatewayUrl)}, ${authLabel(config.auth)}, topic ${config.topic}, timezone ${config.timezone}`;
+  const summary = `gateway ${config.gatewayUrl}, ${authLabel(config.auth)}, topic ${config.topic}, timezone ${config.timezone}`;
   const warned = config.warnings.length > 0;
   return {
     ok: true,

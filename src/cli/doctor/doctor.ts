@@ -9,7 +9,6 @@ import { BasicAuthCredentials } from '../../auth/basic.ts';
 import type { Config, Env } from '../../config.ts';
 import { GatewayClient } from '../../gateway/client.ts';
 import { VERSION } from '../../version.ts';
-import { displayUrl } from '../format.ts';
 import { checkConfiguration } from './config-check.ts';
 import { discover } from './discovery.ts';
 import { discoveryChecks } from './discovery-checks.ts';
@@ -94,7 +93,7 @@ export async function diagnose(deps: DoctorDeps): Promise<DoctorReport> {
     const creds = await credentialSteps(config, agent, deps.now);
     const found = await discoverySteps(config, agent, creds.credentials, deps.now);
     return finish([configured.check, ...creds.checks, ...found.checks], {
-      gateway: displayUrl(config.gatewayUrl),
+      gateway: config.gatewayUrl,
       auth: config.auth.mode,
       ...creds.extra,
       namespaces: found.namespaces,

@@ -7,7 +7,7 @@ import { exchangeToken } from '../../auth/exchange.ts';
 import { tokenTimes } from '../../auth/iam.ts';
 import type { ProjectedToken } from '../../auth/token-file.ts';
 import { TokenExchangeError, describeError } from '../../errors.ts';
-import { bracketList, describeExpiry, displayUrl } from '../format.ts';
+import { bracketList, describeExpiry } from '../format.ts';
 import { diagnosisOf } from './diagnose.ts';
 import { check, type Check } from './report.ts';
 import type { IamAuth } from './token-check.ts';
@@ -44,7 +44,7 @@ export async function checkExchange(step: ExchangeStep): Promise<ExchangeOutcome
     });
     const now = step.now();
     const { expiresAt } = tokenTimes(issued, now);
-    const summary = `access token for ${token.claims.sub ?? '(no sub)'} from ${displayUrl(auth.tokenUrl)}: policies ${bracketList(issued.policies)}, ${describeExpiry(expiresAt, now)}`;
+    const summary = `access token for ${token.claims.sub ?? '(no sub)'} from ${auth.tokenUrl}: policies ${bracketList(issued.policies)}, ${describeExpiry(expiresAt, now)}`;
     return { check: check('token-exchange', 'pass', summary), accessToken: issued.accessToken, policies: issued.policies };
   } catch (err) {
     const diagnosis = diagnosisOf(err, new URL(auth.tokenUrl));

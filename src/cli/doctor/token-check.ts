@@ -5,7 +5,7 @@
 import { readProjectedToken, type ProjectedToken, type TokenClaims } from '../../auth/token-file.ts';
 import type { AuthConfig } from '../../config.ts';
 import { ConnectorError, describeError } from '../../errors.ts';
-import { bracketList, describeExpiry, displayUrl } from '../format.ts';
+import { bracketList, describeExpiry } from '../format.ts';
 import { exchangeRefusal } from '../../diagnosis.ts';
 import { check, type Check, type Diagnosis, type TokenReport } from './report.ts';
 
@@ -47,7 +47,7 @@ export function claimProblems(c: TokenClaims, systemIssuer: string, now: number)
   }
   if (!(c.aud ?? []).includes(systemIssuer)) {
     problems.push({
-      cause: `the token's audience ${bracketList(c.aud ?? [])} does not contain system_issuer ${displayUrl(systemIssuer)}`,
+      cause: `the token's audience ${bracketList(c.aud ?? [])} does not contain system_issuer ${systemIssuer}`,
       fix: exchangeRefusal('audience not valid', { claims: c, systemIssuer }).fix,
     });
   }
