@@ -150,10 +150,10 @@ export class PrometheusMetrics implements MetricsSink {
   }
 
   /**
-   * The text exposition. Rendering it is one long task (about 100 ms at 10,000 functions on this
-   * project's benchmark machine) on the event loop that fires slots, and any pod that reaches the
-   * port can ask for it: scrapes less than `maxAgeMs` apart, and concurrent ones, share one
-   * rendering. Prometheus scrapes every 15 s or more, so it never sees a reused answer.
+   * The text exposition. Rendering it is one task on the event loop that fires slots, longer the
+   * more functions have series, and any pod that reaches the port can ask for it: scrapes less
+   * than `maxAgeMs` apart, and concurrent ones, share one rendering. Prometheus scrapes every 15 s
+   * or more, so it never sees a reused answer.
    */
   exposition(now: number, maxAgeMs = EXPOSITION_MAX_AGE_MS): Promise<string> {
     const last = this.lastExposition;
