@@ -8,7 +8,7 @@ import { BasicAuthCredentials } from './auth/basic.ts';
 import { noCredentials, type Credentials } from './auth/credentials.ts';
 import { FunctionTokens } from './auth/function-tokens.ts';
 import { IamCredentials } from './auth/iam.ts';
-import type { Clock } from './clock.ts';
+import { sleep, type Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import { DiscoveryLoop } from './discovery-loop.ts';
 import { formatDuration } from './duration.ts';
@@ -137,13 +137,16 @@ export class Daemon implements StatusSource {
         return summary.ok;
       },
     });
-    this.schedulesEndpoint = new SchedulesEndpoint({
-      state: () => this.reconciler.current,
-      nextFire: (key) => this.scheduler.nextFire(key),
-      nextDue: () => this.scheduler.nextDue(),
-      lastRun: (id) => this.invoker.lastRun(id),
-      now: () => clock.now(),
-    });
+    this.schedulesEndpoint = new SchedulesEndpoint(
+      {
+        state: () => this.reconciler.current,
+        nextFire: (key) => this.scheduler.nextFire(key),
+        nextDue: () => this.scheduler.nextDue(),
+        lastRun: (id) => this.invoker.lastRun(id),
+        now: () => clock.now(),
+      },
+      { wait: (ms) => sleep(clock, ms) },
+    );
   }
 
   liveness(): string | undefined {

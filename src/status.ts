@@ -183,12 +183,11 @@ export interface SchedulesEndpointOptions {
   readonly elapsed?: () => number;
   /** Lets the event loop run (timers, I/O) before the next slice. */
   readonly yieldTurn?: () => Promise<void>;
-  /** Waits `ms` (a timer: the event loop is free meanwhile). */
-  readonly wait?: (ms: number) => Promise<void>;
+  /** Waits `ms` on the connector's clock (a timer: the event loop is free meanwhile). */
+  readonly wait: (ms: number) => Promise<void>;
 }
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-const timer = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class SchedulesEndpoint {
   private readonly source: SchedulesSource;
@@ -202,11 +201,11 @@ export class SchedulesEndpoint {
   /** When the next answer may start (elapsed() time). */
   private nextStart = Number.NEGATIVE_INFINITY;
 
-  constructor(source: SchedulesSource, opts: SchedulesEndpointOptions = {}) {
+  constructor(source: SchedulesSource, opts: SchedulesEndpointOptions) {
     this.source = source;
     this.elapsed = opts.elapsed ?? (() => performance.now());
     this.yieldTurn = opts.yieldTurn ?? nextTurn;
-    this.wait = opts.wait ?? timer;
+    this.wait = opts.wait;
   }
 
   /** The /schedules reply for `params`: 200 with a page, 400 for a bad query, 503 when busy. */

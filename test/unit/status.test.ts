@@ -23,7 +23,7 @@ function state(functions: DesiredFunction[], rejected: Rejection[] = []): Desire
  * An endpoint over `s` whose scheduler knows each entry's next fire time from the schedule itself
  * (and has no slot due unless `nextDue` says so); waits are recorded and end at once.
  */
-function endpoint(s: DesiredState, opts: ConstructorParameters<typeof SchedulesEndpoint>[1] = {}, nextDue: () => number | undefined = () => undefined) {
+function endpoint(s: DesiredState, opts: Partial<ConstructorParameters<typeof SchedulesEndpoint>[1]> = {}, nextDue: () => number | undefined = () => undefined) {
   const asked: string[] = [];
   const waits: number[] = [];
   const e = new SchedulesEndpoint(
