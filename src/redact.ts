@@ -19,9 +19,11 @@ const SECRET_SHAPES = /eyJ[\w-]*\.[\w-]*\.[\w-]*|\b(?:Bearer|Basic)\s+[\w+/=.~-]
 
 export const REDACTED = '[REDACTED]';
 
+const MAYBE_SECRET = /eyJ|bearer|basic/i;
+
 /** `text` with every token- or credential-shaped part replaced by [REDACTED]. */
 export function scrubSecrets(text: string): string {
-  // a cheap test first: most text holds neither shape
-  if (!text.includes('eyJ') && !/bearer|basic/i.test(text)) return text;
+  // one cheap scan first: most text holds neither shape (every log field passes here)
+  if (!MAYBE_SECRET.test(text)) return text;
   return text.replace(SECRET_SHAPES, REDACTED);
 }
