@@ -4,6 +4,8 @@
  *   { version, ok, gateway?, auth?, checks: [Check], token?, policies?, namespaces: [NamespaceReport] }
  * It never holds a token, a signature, a password or an Authorization header.
  */
+import type { Diagnosis as CauseAndFix } from '../../diagnosis.ts';
+
 export const CHECK_NAMES = ['configuration', 'projected-token', 'token-exchange', 'namespaces', 'functions', 'schedules'] as const;
 
 export type CheckName = (typeof CHECK_NAMES)[number];
@@ -28,12 +30,8 @@ export interface Check {
   readonly fix?: string;
 }
 
-export interface Diagnosis {
-  readonly cause: string;
-  readonly fix: string;
-  readonly details?: readonly string[];
-  readonly code?: string;
-}
+/** A cause and fix (src/diagnosis.ts) with the error code of the failed call, when there was one. */
+export type Diagnosis = CauseAndFix & { readonly code?: string };
 
 export interface ScheduleReport {
   readonly expression: string;
