@@ -13,7 +13,7 @@ import { runNext } from './cli/next.ts';
 import { systemClock } from './clock.ts';
 import { DEFAULTS, loadConfig, type Config } from './config.ts';
 import { formatDuration } from './duration.ts';
-import { ConfigError, describeError } from './errors.ts';
+import { ConfigError, ConnectorError, describeError } from './errors.ts';
 import { VERSION } from './version.ts';
 
 const HELP = `cron-connector ${VERSION}: invokes OpenFaaS functions on cron schedules, with IAM-scoped credentials.
@@ -50,6 +50,13 @@ Environment (default):
   retries                  (${DEFAULTS.retries}) retries after a network error or 429/502/503/504
   jwt_auth                 (false) IAM mode: per-function tokens for functions deployed with jwt_auth=true
   http_port                (${DEFAULTS.http_port}) /healthz, /readyz, /metrics, /schedules; 0 turns it off
+  leader_election          (false) only the replica holding a Kubernetes Lease invokes
+  lease_name               (${DEFAULTS.lease_name}) the Lease's name
+  lease_namespace          (POD_NAMESPACE, else the ServiceAccount's) the Lease's namespace
+  POD_NAME                 (the host name) this replica's identity in the Lease
+  lease_duration           (${DEFAULTS.lease_duration}) a standby takes over after no renewal for this long, 1s to 10m
+  renew_deadline           (${DEFAULTS.renew_deadline}) the leader stops invoking without a renewal for this long, 500ms to 10m
+  retry_period             (${DEFAULTS.retry_period}) between renewals and attempts, 100ms to 1m
 
 Function annotations:
   topic: cron-function                 select the function (comma-separated list)
@@ -58,6 +65,8 @@ Function annotations:
   com.openfaas.cron.async: true|false  override asynchronous_invocation
   com.openfaas.cron.retries: 0-10      override retries
   com.openfaas.cron.concurrency: forbid  skip a slot while the previous call runs (default allow)
+  com.openfaas.cron.catchup: all|latest|none  which missed slots run late (default all)
+  com.openfaas.cron.deadline: 10m      a missed slot older than this is not run
   com.openfaas.cron.jitter: 30s        spread this function's slots by a fixed offset (default off)
 `;
 
@@ -126,7 +135,7 @@ async function runDaemon(config: Config, exit: (code: number) => never): Promise
   try {
     await daemon.start();
   } catch (err) {
-    logger.fatal({ error: describeError(err) }, 'Cannot start');
+    logger.fatal({ error: describeError(err), hint: err instanceof ConnectorError ? err.hint : undefined }, 'Cannot start');
     await flush(FINAL_FLUSH_MS);
     return 1;
   }

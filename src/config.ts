@@ -3,7 +3,8 @@
  * Nothing else in the code base reads process.env. Every bad value is reported together, each
  * naming the variable, the value and what is expected.
  */
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { formatDuration, parseDuration } from './duration.ts';
 import { ConfigError, type ConfigIssue } from './errors.ts';
@@ -42,11 +43,32 @@ export interface Config {
   readonly retries: number;
   /** Send a per-function access token (functions deployed with jwt_auth=true); IAM mode only. */
   readonly jwtAuth: boolean;
+  /** Leader election on a Lease (leader_election=true), else undefined: this replica always invokes. */
+  readonly leaderElection: LeaderElectionConfig | undefined;
   /** Non-fatal remarks about the configuration, logged once at start-up. */
   readonly warnings: readonly string[];
 }
 
+export interface LeaderElectionConfig {
+  readonly leaseName: string;
+  readonly leaseNamespace: string;
+  /** This replica's name in the Lease (POD_NAME, else the host name). */
+  readonly identity: string;
+  readonly leaseDurationMs: number;
+  readonly renewDeadlineMs: number;
+  readonly retryPeriodMs: number;
+}
+
 export type Env = Readonly<Record<string, string | undefined>>;
+
+/** What the machine says, for defaults that are not in the environment (loadConfig reads them). */
+export interface HostFacts {
+  readonly hostname?: string | undefined;
+  /** The ServiceAccount namespace file's content, in a Pod. */
+  readonly serviceAccountNamespace?: string | undefined;
+}
+
+export const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
 export const TOKEN_FILE_NAME = 'openfaas-token';
 
@@ -64,6 +86,10 @@ export const DEFAULTS = Object.freeze({
   shutdown_timeout: '25s',
   http_port: '8081',
   retries: '2',
+  lease_name: 'cron-connector',
+  lease_duration: '15s',
+  renew_deadline: '10s',
+  retry_period: '2s',
 });
 
 export const MAX_RETRIES = 10;
@@ -97,7 +123,26 @@ export const DURATION_BOUNDS = Object.freeze({
     maxMs: 3_600_000,
     why: 'how long SIGTERM waits for invocations in flight; 0 does not wait; keep it below the Pod\'s terminationGracePeriodSeconds minus 5s',
   },
+  lease_duration: {
+    minMs: 1000,
+    maxMs: 10 * 60_000,
+    why: 'how long a standby waits without seeing a renewal before it takes over (client-go uses 15s)',
+  },
+  renew_deadline: {
+    minMs: 500,
+    maxMs: 10 * 60_000,
+    why: 'how long the leader keeps invoking without a successful renewal; it must be below lease_duration',
+  },
+  retry_period: {
+    minMs: 100,
+    maxMs: 60_000,
+    why: 'the time between renewals and between a standby\'s attempts; it must be below renew_deadline',
+  },
 } satisfies Record<string, DurationBounds>);
+
+/** RFC 1123 subdomain, as Kubernetes requires of object names and namespaces are labels. */
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS_LABEL = /^(?=.{1,63}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 const MAX_INFLIGHT_LIMIT = 10_000;
 
@@ -235,8 +280,38 @@ function readAuth(r: Reader, gatewayUrl: string, warnings: string[]): AuthConfig
 const noControlChars = (v: string): string | undefined =>
   hasControlCharacters(v) ? 'a value without control characters' : undefined;
 
+function readLeaderElection(r: Reader, host: HostFacts): LeaderElectionConfig | undefined {
+  if (!r.bool('leader_election')) return undefined;
+  const leaseName = r.string('lease_name', DEFAULTS.lease_name, (v) =>
+    DNS_SUBDOMAIN.test(v) ? undefined : 'a Kubernetes object name: lower-case letters, digits, "-" and "." (at most 253)',
+  );
+  const fromPod = r.raw('POD_NAMESPACE') ?? host.serviceAccountNamespace?.trim();
+  const namespace = r.raw('lease_namespace') ?? fromPod;
+  let leaseNamespace = '';
+  if (namespace === undefined || namespace === '') {
+    r.fail('lease_namespace', undefined, `the namespace of the Lease: set lease_namespace or POD_NAMESPACE (in a Pod it defaults to ${SERVICE_ACCOUNT_NAMESPACE_FILE})`);
+  } else if (!DNS_LABEL.test(namespace)) {
+    r.fail(r.raw('lease_namespace') === undefined ? 'POD_NAMESPACE' : 'lease_namespace', namespace, 'a Kubernetes namespace name: lower-case letters, digits and "-" (at most 63)');
+  } else leaseNamespace = namespace;
+  const identity = r.raw('POD_NAME') ?? host.hostname?.trim() ?? '';
+  if (identity === '' || identity.length > 253 || hasControlCharacters(identity)) {
+    r.fail('POD_NAME', identity, 'this replica\'s name in the Lease, without control characters (at most 253); the chart sets it from the downward API');
+  }
+  const leaseDurationMs = r.duration('lease_duration', DEFAULTS.lease_duration, DURATION_BOUNDS.lease_duration);
+  const renewDeadlineMs = r.duration('renew_deadline', DEFAULTS.renew_deadline, DURATION_BOUNDS.renew_deadline);
+  const retryPeriodMs = r.duration('retry_period', DEFAULTS.retry_period, DURATION_BOUNDS.retry_period);
+  if (!(leaseDurationMs > renewDeadlineMs && renewDeadlineMs > retryPeriodMs)) {
+    r.fail(
+      'renew_deadline',
+      `lease_duration=${formatDuration(leaseDurationMs)} renew_deadline=${formatDuration(renewDeadlineMs)} retry_period=${formatDuration(retryPeriodMs)}`,
+      'lease_duration > renew_deadline > retry_period: the leader must stop before a standby may take over, and try to renew more than once before it stops',
+    );
+  }
+  return { leaseName, leaseNamespace, identity, leaseDurationMs, renewDeadlineMs, retryPeriodMs };
+}
+
 /** Parses the environment. Pure: no file system access. Throws ConfigError listing every issue. */
-export function parseConfig(env: Env): Config {
+export function parseConfig(env: Env, host: HostFacts = {}): Config {
   const r = new Reader(env);
   const warnings: string[] = [];
   const gatewayUrl = r.url('gateway_url');
@@ -263,6 +338,7 @@ export function parseConfig(env: Env): Config {
     httpPort: r.integer('http_port', DEFAULTS.http_port, 0, 65_535),
     retries: r.integer('retries', DEFAULTS.retries, 0, MAX_RETRIES),
     jwtAuth: r.bool('jwt_auth'),
+    leaderElection: readLeaderElection(r, host),
     warnings,
   };
   if (config.jwtAuth && config.auth.mode !== 'iam') {
@@ -296,6 +372,14 @@ export function checkFilesystem(config: Config): ConfigIssue[] {
   return [];
 }
 
+function readIfPresent(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
 function isDirectory(path: string): boolean {
   try {
     return statSync(path).isDirectory();
@@ -306,7 +390,7 @@ function isDirectory(path: string): boolean {
 
 /** Reads and checks everything; throws ConfigError with every issue found. */
 export function loadConfig(env: Env): Config {
-  const config = parseConfig(env);
+  const config = parseConfig(env, { hostname: hostname(), serviceAccountNamespace: readIfPresent(SERVICE_ACCOUNT_NAMESPACE_FILE) });
   const issues = checkFilesystem(config);
   if (issues.length > 0) throw new ConfigError(issues);
   return config;

@@ -15,6 +15,8 @@ import { formatDuration } from './duration.ts';
 import { GatewayClient } from './gateway/client.ts';
 import { startHttpServer, type Reply, type StatusSource } from './http/server.ts';
 import { Invoker } from './invoker.ts';
+import { connectKube, KubeLeaseStore } from './kube/api.ts';
+import { Leadership } from './leader/leadership.ts';
 import type { Logger } from './log.ts';
 import { PrometheusMetrics } from './metrics.ts';
 import { Reconciler } from './reconcile.ts';
@@ -32,6 +34,8 @@ export interface DaemonDeps {
 }
 
 const KEEP_ALIVE_MS = 30_000;
+/** The longest a release of the Lease may take at shutdown (within the 5 s grace after shutdown_timeout). */
+const RELEASE_TIMEOUT_MS = 2_000;
 /** How long before a slot an idle invocation connection is opened (see Invoker.prepare). */
 const WARM_LEAD_MS = 1_000;
 
@@ -83,6 +87,8 @@ export class Daemon implements StatusSource {
   private readonly metricsRegistry: PrometheusMetrics;
   private readonly discovery: DiscoveryLoop;
   private readonly schedulesEndpoint: SchedulesEndpoint;
+  private leadership: Leadership | undefined;
+  private campaigning = false;
   private health: Server | undefined;
   private keepAlive: NodeJS.Timeout | undefined;
 
@@ -110,11 +116,22 @@ export class Daemon implements StatusSource {
       maxInflight: config.maxInflight,
       upstreamTimeoutMs: config.upstreamTimeoutMs,
       ...(functionTokens === undefined ? {} : { functionTokens }),
+      ...(config.leaderElection === undefined
+        ? {}
+        : { progress: { opened: (n: number) => this.leadership?.opened(n), handed: (n: number) => this.leadership?.handed(n) } }),
     });
+    if (config.leaderElection !== undefined) this.metricsRegistry.enableLeaderElection();
     this.scheduler = new Scheduler<DesiredFunction>({
       clock,
-      onFire: (event) => this.invoker.fire(event),
-      prepare: { leadMs: WARM_LEAD_MS, countUpTo: config.maxInflight, run: (_at, due) => this.invoker.prepare(due) },
+      // with leader election only the leader invokes (until the Lease is taken, nobody here does)
+      onFire: config.leaderElection === undefined ? (event) => this.invoker.fire(event) : (event) => this.leadership?.fire(event),
+      prepare: {
+        leadMs: WARM_LEAD_MS,
+        countUpTo: config.maxInflight,
+        run: (_at, due) => {
+          if (config.leaderElection === undefined || this.leadership?.leading === true) this.invoker.prepare(due);
+        },
+      },
       onError: (err, key) => logger.error({ key, error: String(err) }, 'Scheduler callback failed'),
     });
     this.reconciler = new Reconciler({
@@ -134,6 +151,11 @@ export class Daemon implements StatusSource {
       pass: async (signal) => {
         const summary = await this.reconciler.pass(signal);
         this.invoker.retainOnly(this.reconciler.current.functions);
+        // a replica campaigns once it could invoke: it has credentials and knows the functions
+        if (summary.ok && !this.campaigning && this.leadership !== undefined) {
+          this.campaigning = true;
+          this.leadership.start();
+        }
         return summary.ok;
       },
     });
@@ -144,9 +166,44 @@ export class Daemon implements StatusSource {
         nextDue: () => this.scheduler.nextDue(),
         lastRun: (id) => this.invoker.lastRun(id),
         now: () => clock.now(),
+        ...(config.leaderElection === undefined ? {} : { leadership: () => this.leadershipStatus() }),
       },
       { wait: (ms) => sleep(clock, ms) },
     );
+  }
+
+  private leadershipStatus(): ReturnType<Leadership['status']> {
+    const le = this.deps.config.leaderElection;
+    return (
+      this.leadership?.status() ?? {
+        role: 'stopped',
+        identity: le?.identity ?? '',
+        lease: `${le?.leaseNamespace ?? ''}/${le?.leaseName ?? ''}`,
+        holder: undefined,
+        handedThrough: undefined,
+      }
+    );
+  }
+
+  /** Connects to the Kubernetes API for the Lease (start-up fails with the reason when it cannot). */
+  private async createLeadership(): Promise<void> {
+    const { config, clock, logger } = this.deps;
+    const le = config.leaderElection;
+    if (le === undefined) return;
+    const kube = await connectKube(le.renewDeadlineMs);
+    const leadership = new Leadership({
+      store: new KubeLeaseStore(kube, le.leaseNamespace, le.leaseName),
+      settings: le,
+      clock,
+      monotonic: () => performance.now(),
+      logger,
+      metrics: this.metricsRegistry,
+      firedThrough: (now) => this.scheduler.firedThrough(now),
+      functions: () => this.reconciler.current.functions,
+    });
+    leadership.attach(this.invoker);
+    this.leadership = leadership;
+    logger.info({ lease: `${le.leaseNamespace}/${le.leaseName}`, identity: le.identity, kubernetes: kube.credentials }, 'Leader election on');
   }
 
   liveness(): string | undefined {
@@ -190,10 +247,19 @@ export class Daemon implements StatusSource {
         jwtAuth: config.jwtAuth,
         timezone: config.timezone,
         httpPort: config.httpPort,
+        ...(config.leaderElection === undefined
+          ? { leaderElection: false }
+          : {
+              leaderElection: true,
+              leaseDuration: formatDuration(config.leaderElection.leaseDurationMs),
+              renewDeadline: formatDuration(config.leaderElection.renewDeadlineMs),
+              retryPeriod: formatDuration(config.leaderElection.retryPeriodMs),
+            }),
       },
       'Starting cron-connector',
     );
     for (const warning of config.warnings) logger.warn({ warning }, 'Configuration');
+    await this.createLeadership();
     this.keepAlive = setInterval(() => undefined, 1 << 30);
     if (config.httpPort !== 0) this.health = await startHttpServer(config.httpPort, this, logger);
     if (this.credentials instanceof IamCredentials) this.credentials.start();
@@ -205,6 +271,7 @@ export class Daemon implements StatusSource {
   async stop(): Promise<number> {
     const { config, logger } = this.deps;
     this.scheduler.stop();
+    this.leadership?.stopFiring();
     this.credentials.stop();
     // a pass in flight may wait on a token exchange: it ends while the invocations drain, not before
     const discoveryStopped = this.discovery.stop();
@@ -213,6 +280,8 @@ export class Daemon implements StatusSource {
     const abandoned = await this.invoker.drain(config.shutdownTimeoutMs);
     if (abandoned > 0) logger.warn({ abandoned }, 'Shutdown timeout reached, abandoning invocations in flight');
     await discoveryStopped;
+    // after the calls in flight: the record then holds every slot they handed over
+    await this.leadership?.stop(RELEASE_TIMEOUT_MS);
     clearInterval(this.keepAlive);
     const closed = new Promise((resolve) => (this.health === undefined ? resolve(undefined) : this.health.close(resolve)));
     this.health?.closeAllConnections();

@@ -302,3 +302,59 @@ export function invocationStatus(status: number, jwtAuth: boolean): Diagnosis {
   if (status >= 500) return { cause: `the function or the gateway failed (${status})`, fix: "check the function's logs (faas-cli logs <function>)" };
   return { cause: `the function answered ${status}`, fix: "check the function's logs (faas-cli logs <function>)" };
 }
+
+// ---------------------------------------------------------------------------------------------
+// The Kubernetes API (leader election, TokenRequest).
+
+/** What a Kubernetes API call was about, to name the RBAC rule it needs. */
+export interface KubeRequestContext {
+  /** The RBAC verb: get, create, update. */
+  readonly verb: string;
+  /** `leases` (group coordination.k8s.io) or `serviceaccounts/token` (core). */
+  readonly resource: 'leases' | 'serviceaccounts/token';
+  readonly namespace: string;
+  readonly name: string;
+  /** Where the credentials come from: in-cluster ServiceAccount, or a kubeconfig. */
+  readonly credentials: string;
+}
+
+function ruleFor(c: KubeRequestContext): string {
+  const group = c.resource === 'leases' ? 'coordination.k8s.io' : '""';
+  const named = c.verb === 'create' && c.resource === 'leases' ? '' : ` resourceNames: [${c.name}]`;
+  return `a Role in namespace ${c.namespace} with apiGroups: [${group}] resources: [${c.resource}]${named} verbs: [${c.verb}], bound to the connector's ServiceAccount`;
+}
+
+/** Why a Kubernetes API call failed and what to do, from its status (undefined: no answer). */
+export function kubeApiFailure(status: number | undefined, c: KubeRequestContext): Diagnosis {
+  const what = c.resource === 'leases' ? `Lease ${c.namespace}/${c.name}` : `the token of ServiceAccount ${c.namespace}/${c.name}`;
+  if (status === undefined) {
+    return {
+      cause: `the Kubernetes API server did not answer (${c.credentials})`,
+      fix: 'check that the API server is reachable from the connector (kubectl get --raw /readyz with the same credentials); the connector keeps retrying',
+    };
+  }
+  if (status === 401) {
+    return {
+      cause: `the Kubernetes API server refused the connector's credentials (${c.credentials})`,
+      fix: 'in a cluster, check that the Pod mounts a ServiceAccount token (the chart sets automountServiceAccountToken when leader election is on); outside, refresh the kubeconfig\'s credentials',
+    };
+  }
+  if (status === 403) {
+    return {
+      cause: `RBAC does not allow "${c.verb}" on ${what}`,
+      fix: `add ${ruleFor(c)} (the Helm chart creates it when leaderElection is enabled)`,
+    };
+  }
+  if (status === 404) {
+    return c.resource === 'leases'
+      ? { cause: `namespace ${c.namespace} does not exist`, fix: 'set lease_namespace (or POD_NAMESPACE) to the namespace the connector runs in' }
+      : { cause: `ServiceAccount ${c.namespace}/${c.name} does not exist`, fix: 'set token_service_account to <namespace>/<name> of the ServiceAccount the IAM Role names (the chart creates it)' };
+  }
+  if (status === 429 || status >= 500) {
+    return {
+      cause: `the Kubernetes API server is overloaded or failing (HTTP ${status})`,
+      fix: 'nothing to change in the connector: it retries; check the control plane if it lasts',
+    };
+  }
+  return { cause: `the Kubernetes API server answered HTTP ${status} to "${c.verb}" on ${what}`, fix: 'check the API server\'s logs; report it if it lasts' };
+}

@@ -16,7 +16,9 @@ export type ErrorCode =
   | 'E_GATEWAY_NETWORK'
   | 'E_GATEWAY_RESPONSE'
   | 'E_GATEWAY_TIMEOUT'
-  | 'E_GATEWAY_REQUEST';
+  | 'E_GATEWAY_REQUEST'
+  | 'E_KUBE_API'
+  | 'E_KUBE_CONFIG';
 
 export interface ErrorOptions {
   readonly diagnosis?: Diagnosis | undefined;
@@ -107,6 +109,20 @@ export class GatewayError extends ConnectorError {
     this.name = 'GatewayError';
     this.status = opts.status;
     this.path = opts.path;
+  }
+}
+
+/** A Kubernetes API call that did not produce a usable answer (status undefined: no answer). */
+export class KubeApiError extends ConnectorError {
+  readonly status: number | undefined;
+  /** The Status body's reason (NotFound, Conflict, Forbidden, ...), when there was one. */
+  readonly reason: string | undefined;
+
+  constructor(message: string, opts: ErrorOptions & { status?: number | undefined; reason?: string | undefined; code?: Extract<ErrorCode, `E_KUBE_${string}`> }) {
+    super(opts.code ?? 'E_KUBE_API', message, opts);
+    this.name = 'KubeApiError';
+    this.status = opts.status;
+    this.reason = opts.reason;
   }
 }
 

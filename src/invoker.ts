@@ -22,7 +22,18 @@ import { Limiter } from './limiter.ts';
 import type { Logger } from './log.ts';
 import type { MetricsSink } from './metrics.ts';
 import type { DesiredFunction } from './schedule/annotations.ts';
+import { planCatchUp } from './schedule/catchup.ts';
+import type { CompiledSchedule } from './schedule/cron.ts';
 import type { FireEvent } from './schedule/scheduler.ts';
+
+/**
+ * Told when a slot is taken on and when it has been handed to the gateway (its first request
+ * sent) or settled without one (skipped): the leader's progress record follows these.
+ */
+export interface SlotProgress {
+  opened(nominal: number): void;
+  handed(nominal: number): void;
+}
 
 export interface InvokerOptions {
   /** The gateway calls an invoker makes (a GatewayClient; tests pass a fake). */
@@ -34,6 +45,8 @@ export interface InvokerOptions {
   readonly upstreamTimeoutMs: number;
   /** Present when jwt_auth is on (IAM mode). */
   readonly functionTokens?: FunctionTokens;
+  /** Present with leader election. */
+  readonly progress?: SlotProgress;
 }
 
 /** The outcome of a function's latest slot, for /schedules. */
@@ -53,6 +66,8 @@ interface Slot {
   readonly following: () => number | undefined;
   /** Computed when the first attempt is built, not when the slot fires (a burst fires thousands). */
   executionId: string | undefined;
+  /** Whether the progress record has been told the slot was handed over. */
+  handed: boolean;
 }
 
 /** LastRun as kept in memory: numbers, formatted only when /schedules asks. */
@@ -128,23 +143,67 @@ export class Invoker {
     }
   }
 
-  /** Starts one invocation for a fire event; never throws. */
+  /** Starts the invocation(s) for a fire event; never throws. */
   fire(event: FireEvent<DesiredFunction>): void {
-    const { payload: fn, schedule, nominal, missed, following } = event;
-    const { logger, metrics } = this.opts;
-    if (missed > 0) {
-      metrics.skipped('missed', missed);
-      logger.warn({ function: fn.id, schedule: schedule.expression, missed, firing: new Date(nominal).toISOString() }, 'Missed');
+    const { payload: fn, schedule, nominal, missed, missedFrom, following } = event;
+    if (missed === 0) {
+      this.start(fn, schedule.expression, nominal, following);
+      return;
     }
+    if (missedFrom === undefined) {
+      // the scheduler did not say where the missed slots began: the latest runs, the rest are counted
+      this.reportMissed(fn, schedule, missed, [nominal], undefined);
+      this.start(fn, schedule.expression, nominal, following);
+      return;
+    }
+    this.catchUp(fn, schedule, missedFrom, nominal, following);
+  }
+
+  /**
+   * Runs the missed slots of `schedule` in [fromMs, toMs] that the function's catch-up policy
+   * keeps (docs/adr/0007), oldest first; counts and reports the others. `following` is the slot
+   * after `toMs` when known.
+   */
+  catchUp(fn: DesiredFunction, schedule: CompiledSchedule, fromMs: number, toMs: number, following?: () => number | undefined): void {
+    const plan = planCatchUp(schedule, fromMs, toMs, fn);
+    if (plan.skipped > 0 || plan.run.length > 1) this.reportMissed(fn, schedule, plan.skipped, plan.run, fromMs, plan.countTruncated);
+    for (const nominal of plan.run) {
+      const next = nominal === plan.run[plan.run.length - 1] && following !== undefined ? following : () => schedule.next(nominal);
+      this.start(fn, schedule.expression, nominal, next);
+    }
+  }
+
+  private reportMissed(fn: DesiredFunction, schedule: CompiledSchedule, skipped: number, run: readonly number[], since: number | undefined, truncated = false): void {
+    const { logger, metrics } = this.opts;
+    if (skipped > 0) metrics.skipped('missed', skipped);
+    const latest = run[run.length - 1];
+    logger.warn(
+      {
+        function: fn.id,
+        schedule: schedule.expression,
+        missed: truncated ? `${skipped}+` : skipped,
+        catchup: fn.catchup,
+        ...(since === undefined ? {} : { since: new Date(since).toISOString() }),
+        ...(latest === undefined ? {} : { running: run.length, firing: new Date(latest).toISOString() }),
+      },
+      'Missed',
+    );
+  }
+
+  /** Starts one invocation of one slot. */
+  private start(fn: DesiredFunction, expression: string, nominal: number, following: () => number | undefined): void {
+    const { logger, metrics, progress } = this.opts;
+    progress?.opened(nominal);
     if (fn.concurrency === 'forbid' && (this.running.get(fn.id) ?? 0) > 0) {
       metrics.skipped('overlap');
       logger.warn(
-        { function: fn.id, schedule: schedule.expression, scheduled: new Date(nominal).toISOString(), reason: 'previous invocation still running (concurrency=forbid)' },
+        { function: fn.id, schedule: expression, scheduled: new Date(nominal).toISOString(), reason: 'previous invocation still running (concurrency=forbid)' },
         'Skipped',
       );
+      progress?.handed(nominal);
       return;
     }
-    const slot: Slot = { fn, schedule: schedule.expression, nominal, following, executionId: undefined };
+    const slot: Slot = { fn, schedule: expression, nominal, following, executionId: undefined, handed: false };
     this.running.set(fn.id, (this.running.get(fn.id) ?? 0) + 1);
     const started =
       fn.jitterOffsetMs > 0
@@ -246,7 +305,7 @@ export class Invoker {
   private send(slot: Slot, attempt: number, authorization: string | undefined): Promise<InvokeResult> {
     slot.executionId ??= executionId(slot.fn.id, slot.schedule, slot.nominal);
     this.lastSent = this.opts.clock.now();
-    return this.opts.client.invoke({
+    const sent = this.opts.client.invoke({
       name: slot.fn.name,
       namespace: slot.fn.namespace,
       async: slot.fn.async,
@@ -258,11 +317,22 @@ export class Invoker {
       signal: this.abort.signal,
       ...(authorization === undefined ? {} : { authorization }),
     });
+    if (!slot.handed) {
+      // after invoke(): the request is handed to undici before the record hears of it
+      slot.handed = true;
+      this.opts.progress?.handed(slot.nominal);
+    }
+    return sent;
   }
 
   private report(slot: Slot, outcome: Attempt, started: number, attempts: number): void {
     const { logger, clock, metrics } = this.opts;
     const { fn } = slot;
+    if (!slot.handed) {
+      // settled without a request (no token for the function): the slot is done, not pending
+      slot.handed = true;
+      this.opts.progress?.handed(slot.nominal);
+    }
     const elapsed = clock.now() - started;
     const duration = formatDuration(elapsed);
     const tries = attempts > 1 ? { attempts } : {};

@@ -24,6 +24,15 @@ export interface MetricsSink {
   retainOnly(scheduled: ReadonlyMap<string, unknown>): void;
 }
 
+/** Leader election, reported only when it is on. */
+export interface LeaderMetrics {
+  leader(isLeader: boolean): void;
+  /** One write of the Lease (acquire, renew with the record, release). */
+  leaseWrite(ok: boolean): void;
+  /** A renewal attempt of the leader that failed (no answer, an error, or a conflict). */
+  renewalFailure(): void;
+}
+
 /** A function as metrics see it: `id` is `name.namespace` (the id retainOnly() is given). */
 export interface FunctionRef {
   readonly id: string;
@@ -55,7 +64,7 @@ interface FunctionSeries {
   readonly retries: Count;
 }
 
-export class PrometheusMetrics implements MetricsSink {
+export class PrometheusMetrics implements MetricsSink, LeaderMetrics {
   readonly registry = new Registry();
   private readonly invocations: Counter<'function' | 'namespace' | 'code'>;
   private readonly retries: Counter<'function' | 'namespace'>;
@@ -65,6 +74,9 @@ export class PrometheusMetrics implements MetricsSink {
   private readonly rebuilds: Counter<'result'>;
   private readonly exchanges: Counter<'result'>;
   private readonly skips: Counter<'reason'>;
+  private leaderGauge: Gauge | undefined;
+  private leaseWrites: Counter<'result'> | undefined;
+  private renewalFailures: Counter | undefined;
   /** Which per-function series exist, so they can be removed when the function goes away. */
   private readonly series = new Map<string, FunctionSeries>();
   private lastExposition: { readonly at: number; readonly body: Promise<string> } | undefined;
@@ -127,7 +139,7 @@ export class PrometheusMetrics implements MetricsSink {
     });
     this.skips = new Counter({
       name: 'cron_connector_skipped_total',
-      help: 'Slots not invoked, by reason (overlap: concurrency=forbid; missed: coalesced after a pause).',
+      help: 'Slots not invoked, by reason (overlap: concurrency=forbid; missed: not handed over on time and not run by the catch-up policy).',
       labelNames: ['reason'],
       registers,
     });
@@ -215,6 +227,39 @@ export class PrometheusMetrics implements MetricsSink {
 
   tokenExchange(result: RebuildResult): void {
     this.exchanges.inc({ result });
+  }
+
+  /** Registers the leader election series (only when it is on, so a single replica shows none). */
+  enableLeaderElection(): void {
+    if (this.leaderGauge !== undefined) return;
+    const registers = [this.registry];
+    this.leaderGauge = new Gauge({ name: 'cron_connector_leader', help: '1 on the replica that leads (and invokes), 0 on standbys.', registers });
+    this.leaderGauge.set(0);
+    this.leaseWrites = new Counter({
+      name: 'cron_connector_lease_writes_total',
+      help: 'Writes of the leader election Lease (take-over, renewal with the progress record, release), by result; failures are failed renewals or take-overs.',
+      labelNames: ['result'],
+      registers,
+    });
+    this.leaseWrites.inc({ result: 'success' }, 0);
+    this.leaseWrites.inc({ result: 'failure' }, 0);
+    this.renewalFailures = new Counter({
+      name: 'cron_connector_lease_renewal_failures_total',
+      help: 'Failed renewals of the Lease by the leader; it stops invoking when none succeeds for renew_deadline.',
+      registers,
+    });
+  }
+
+  renewalFailure(): void {
+    this.renewalFailures?.inc();
+  }
+
+  leader(isLeader: boolean): void {
+    this.leaderGauge?.set(isLeader ? 1 : 0);
+  }
+
+  leaseWrite(ok: boolean): void {
+    this.leaseWrites?.inc({ result: ok ? 'success' : 'failure' });
   }
 
   skipped(reason: SkipReason, count = 1): void {

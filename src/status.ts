@@ -16,6 +16,7 @@
  *   computed, for the functions on the page;
  * - the sorted index of functions is built once per discovery result, not per request.
  */
+import type { LeadershipStatus } from './leader/leadership.ts';
 import type { LastRun } from './invoker.ts';
 import { textReply, type Reply } from './http/server.ts';
 import { entryKey } from './reconcile.ts';
@@ -47,6 +48,8 @@ export interface RejectedView {
 
 export interface SchedulesDocument {
   readonly generatedAt: string;
+  /** With leader election: this replica's role, the holder and the progress record. */
+  readonly leadership?: LeadershipStatus;
   /** Functions matching the filter, over all pages. */
   readonly total: { readonly scheduled: number; readonly rejected: number };
   /** This page's scheduled functions, by function id. */
@@ -176,6 +179,8 @@ export interface SchedulesSource {
   readonly lastRun: (id: string) => LastRun | undefined;
   /** Wall clock, for generatedAt. */
   readonly now: () => number;
+  /** With leader election. */
+  readonly leadership?: () => LeadershipStatus;
 }
 
 export interface SchedulesEndpointOptions {
@@ -269,6 +274,7 @@ export class SchedulesEndpoint {
     return [
       '{',
       `  "generatedAt": ${JSON.stringify(doc.generatedAt)},`,
+      ...(doc.leadership === undefined ? [] : [`  "leadership": ${JSON.stringify(doc.leadership)},`]),
       `  "total": ${JSON.stringify(doc.total)},`,
       `  "scheduled": ${list(scheduled)},`,
       `  "rejected": ${list(rejected)},`,
@@ -335,7 +341,8 @@ export class SchedulesEndpoint {
       }
     }
     total ??= counting;
-    return { generatedAt, total: total ?? { scheduled: 0, rejected: 0 }, scheduled, rejected, next: more && lastId !== undefined ? nextPath(query, lastId) : null };
+    const leadership = this.source.leadership?.();
+    return { generatedAt, ...(leadership === undefined ? {} : { leadership }), total: total ?? { scheduled: 0, rejected: 0 }, scheduled, rejected, next: more && lastId !== undefined ? nextPath(query, lastId) : null };
   }
 
   /** Totals that need no scan (no function filter); undefined when they do. */

@@ -6,12 +6,14 @@
  * - schedule: one or more cron expressions separated by ";"
  * - com.openfaas.cron.timezone: IANA zone for this function's schedules
  * - com.openfaas.cron.async: true/false, overrides asynchronous_invocation
+ * - com.openfaas.cron.catchup, com.openfaas.cron.deadline: which missed slots still run (catchup.ts)
  * A selected function whose annotations cannot be scheduled is rejected as a whole, with the
  * reason, so a typo never half-schedules a function.
  */
 import { MAX_RETRIES, isValidTimezone } from '../config.ts';
 import { parseDuration } from '../duration.ts';
 import type { GatewayFunction } from '../gateway/types.ts';
+import { CATCH_UP_POLICIES, DEFAULT_CATCH_UP, type CatchUp } from './catchup.ts';
 import { compileAll, type CompiledSchedule } from './cron.ts';
 
 export const ANNOTATION = Object.freeze({
@@ -22,7 +24,13 @@ export const ANNOTATION = Object.freeze({
   retries: 'com.openfaas.cron.retries',
   concurrency: 'com.openfaas.cron.concurrency',
   jitter: 'com.openfaas.cron.jitter',
+  catchup: 'com.openfaas.cron.catchup',
+  deadline: 'com.openfaas.cron.deadline',
 });
+
+/** Bounds of com.openfaas.cron.deadline: a second (slots are whole seconds) to a year. */
+export const MIN_DEADLINE_MS = 1000;
+export const MAX_DEADLINE_MS = 8760 * 3_600_000;
 
 /** Largest jitter accepted: spreading a burst over more than this is a different schedule. */
 export const MAX_JITTER_MS = 3_600_000;
@@ -54,6 +62,10 @@ export interface DesiredFunction {
   readonly concurrency: Concurrency;
   /** Fixed delay after each nominal time, derived from the function id, to spread bursts (0 = off). */
   readonly jitterOffsetMs: number;
+  /** Which missed slots still run late (docs/adr/0007). */
+  readonly catchup: CatchUp;
+  /** How late a missed slot may still run, ms; undefined: no limit. */
+  readonly deadlineMs: number | undefined;
   readonly schedules: readonly CompiledSchedule[];
   /** Equal signatures mean equal scheduling inputs: the diff compares these. */
   readonly signature: string;
@@ -144,6 +156,23 @@ function parseJitter(value: string | undefined, id: string): number | string {
   return ms < 1 ? 0 : stableHash(id) % Math.floor(ms);
 }
 
+function parseCatchUp(value: string | undefined): CatchUp | { readonly problem: string } {
+  const v = (value ?? '').trim().toLowerCase();
+  if (v === '') return DEFAULT_CATCH_UP;
+  const policy = CATCH_UP_POLICIES.find((p) => p === v);
+  return policy ?? { problem: `${ANNOTATION.catchup} must be all, latest or none, found ${JSON.stringify((value ?? '').slice(0, 64))}` };
+}
+
+function parseDeadline(value: string | undefined): number | undefined | { readonly problem: string } {
+  if (value === undefined || value.trim() === '') return undefined;
+  const ms = parseDuration(value);
+  if (ms === undefined || ms < MIN_DEADLINE_MS || ms > MAX_DEADLINE_MS) {
+    const zero = ms === 0 ? ` (to run no missed slot, set ${ANNOTATION.catchup}=none)` : '';
+    return { problem: `${ANNOTATION.deadline} must be a Go duration from 1s to 8760h such as 10m or 1h, found ${JSON.stringify(value.slice(0, 64))}${zero}` };
+  }
+  return ms;
+}
+
 /** The inputs that decide scheduling, as one string. */
 export function signatureOf(fn: GatewayFunction, defaults: SelectionDefaults): string {
   const a = fn.annotations;
@@ -155,6 +184,8 @@ export function signatureOf(fn: GatewayFunction, defaults: SelectionDefaults): s
     a[ANNOTATION.retries] ?? String(defaults.retries),
     a[ANNOTATION.concurrency] ?? '',
     a[ANNOTATION.jitter] ?? '',
+    a[ANNOTATION.catchup] ?? '',
+    a[ANNOTATION.deadline] ?? '',
   ];
   // Joined with NUL (cheap); a value holding NUL itself falls back to JSON, which never contains
   // a raw NUL, so two different inputs never share a signature.
@@ -201,10 +232,14 @@ export function selectFunction(
   const { concurrency } = parsedConcurrency;
   const jitterOffsetMs = parseJitter(fn.annotations[ANNOTATION.jitter], id);
   if (typeof jitterOffsetMs === 'string') return reject(jitterOffsetMs);
+  const catchup = parseCatchUp(fn.annotations[ANNOTATION.catchup]);
+  if (typeof catchup !== 'string') return reject(catchup.problem);
+  const deadlineMs = parseDeadline(fn.annotations[ANNOTATION.deadline]);
+  if (typeof deadlineMs === 'object') return reject(deadlineMs.problem);
   const schedules = reasonOrSchedules(fn, defaults, timezone);
   if (typeof schedules === 'string') return reject(schedules);
   return {
     kind: 'selected',
-    fn: { id, name: fn.name, namespace: fn.namespace, topic: topicHeader(topic), async, timezone, retries, concurrency, jitterOffsetMs, schedules, signature },
+    fn: { id, name: fn.name, namespace: fn.namespace, topic: topicHeader(topic), async, timezone, retries, concurrency, jitterOffsetMs, catchup, deadlineMs, schedules, signature },
   };
 }

@@ -14,6 +14,8 @@ export interface CompiledSchedule {
   readonly key: string;
   /** The first fire time strictly after `afterMs`, or undefined when there is none. */
   readonly next: (afterMs: number) => number | undefined;
+  /** Up to `n` fire times at or before `atMs`, newest first. */
+  readonly previous: (n: number, atMs: number) => number[];
 }
 
 export const MAX_EXPRESSION_LENGTH = 256;
@@ -165,6 +167,7 @@ function compileUncached(expression: string, timezone: string): CompileResult {
       timezone,
       key: `${timezone}|${expression}`,
       next: memoNext(cron, { from: second, next: first.getTime() }),
+      previous: (n, atMs) => cron.previousRuns(n, new Date(atMs + 1)).map((d) => d.getTime()),
     },
   };
 }

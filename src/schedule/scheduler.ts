@@ -21,6 +21,8 @@ export interface FireEvent<T> {
   readonly nominal: number;
   /** Slots skipped because they were already past (0 in normal operation). */
   readonly missed: number;
+  /** When `missed` > 0: the first of the missed slots (the catch-up policy decides which run). */
+  readonly missedFrom?: number;
   /**
    * The slot after this one, if any: retries of this slot must end before it. A function, so
    * the slot is handed over before that time is computed (a croner computation, up to a
@@ -96,6 +98,15 @@ export class Scheduler<T> {
 
   nextFire(key: string): number | undefined {
     return this.entries.get(key)?.next;
+  }
+
+  /**
+   * Every slot at or before the returned time has been handed to onFire (entries are fired in
+   * batches, so a slot shared by thousands is not all fired at once).
+   */
+  firedThrough(now: number): number {
+    const top = this.running ? this.dropStaleTop() : undefined;
+    return top === undefined ? now : Math.min(now, top.next - 1);
   }
 
   /** The earliest slot of any entry while running, if any (entries fired this turn are back in the heap on the next). */
@@ -230,7 +241,8 @@ export class Scheduler<T> {
 
   private fire(entry: Entry<T>, now: number): void {
     const { schedule } = entry;
-    let nominal = entry.next;
+    const first = entry.next;
+    let nominal = first;
     let missed = 0;
     // Slots are whole seconds: within a second of the slot no later one can be due, and the next
     // one is computed after the slot is handed over. Later than that, catch up first.
@@ -242,7 +254,8 @@ export class Scheduler<T> {
     }
     const after = Math.max(nominal, now);
     try {
-      this.opts.onFire({ key: entry.key, payload: entry.payload, schedule, nominal, missed, following: () => schedule.next(after) });
+      const event: FireEvent<T> = { key: entry.key, payload: entry.payload, schedule, nominal, missed, following: () => schedule.next(after) };
+      this.opts.onFire(missed > 0 ? { ...event, missedFrom: first } : event);
     } catch (err) {
       this.opts.onError?.(err, entry.key);
     }

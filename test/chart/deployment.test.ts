@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { chartDir, ciDir, helmTemplate, ofKind, one, type Manifest, type Values } from './helm.ts';
-import { basicAuthValues, connector, envOf, iamValues, podSpec, systemIssuer } from './fixtures.ts';
+import { basicAuthValues, connector, envOf, iamValues, podIdentityEnv, podSpec, systemIssuer } from './fixtures.ts';
 import { asDeployment } from './validate.ts';
 
 const chart = parse(readFileSync(path.join(chartDir, 'Chart.yaml'), 'utf8')) as { appVersion: string };
@@ -34,6 +34,8 @@ const defaultEnv = {
   debug: 'false',
   shutdown_timeout: '25s',
   http_port: '8081',
+  leader_election: 'false',
+  ...podIdentityEnv,
 };
 
 describe('the Deployment with IAM', () => {
@@ -252,6 +254,13 @@ describe('the Deployment with production values', () => {
       debug: 'true',
       shutdown_timeout: '50s',
       http_port: '8081',
+      // replicas: 2 turns leader election on.
+      leader_election: 'true',
+      lease_name: 'cron-cron-connector',
+      lease_duration: '15s',
+      renew_deadline: '10s',
+      retry_period: '2s',
+      ...podIdentityEnv,
       NODE_EXTRA_CA_CERTS: '/etc/ssl/gateway/ca.crt',
     });
     expect(connector(deployment).env?.at(-1)?.name).toBe('NODE_EXTRA_CA_CERTS');

@@ -10,6 +10,7 @@ const chartDoc = readFileSync(path.join(repoRoot, 'docs', 'chart.md'), 'utf8');
 const chartReadme = readFileSync(path.join(chartDir, 'README.md'), 'utf8');
 const values = parse(readFileSync(path.join(chartDir, 'values.yaml'), 'utf8')) as Values & {
   resources: { requests: { memory: string }; limits: { memory: string } };
+  leaderElection: Record<string, string>;
 };
 
 describe('docs/chart.md', () => {
@@ -31,6 +32,24 @@ describe('docs/chart.md', () => {
     expect(JSON.stringify(one(docs, 'Policy'))).toContain('Function:Invoke');
     expect(chartDoc).toContain('set `jwtAuth: true`\nand the chart adds `Function:Invoke`');
     expect(chartDoc).not.toMatch(/which this chart does not grant/);
+  });
+
+  it('shows the leader-election Role and the leader of release cron in tenant-a as helm renders them', async () => {
+    const docs = await helmTemplate(iamValues([], { replicas: 2 }), { releaseName: 'cron', namespace: 'tenant-a' });
+    const role = docs.find((d) => d.kind === 'Role' && d.apiVersion === 'rbac.authorization.k8s.io/v1');
+    expect(role?.metadata.name).toBe('cron-cron-connector');
+    expect(chartDoc).toContain(`kind: Role\nmetadata:\n  name: ${role?.metadata.name ?? ''}\n  namespace: tenant-a\nrules:`);
+    expect(chartDoc).toContain(`resourceNames: [${role?.metadata.name ?? ''}]`);
+    expect(chartDoc).toContain(`kubectl get lease ${role?.metadata.name ?? ''} -n tenant-a -o jsonpath='{.spec.holderIdentity}'`);
+  });
+
+  it('states the leader-election defaults of values.yaml and uses two replicas for production', () => {
+    const { leaderElection } = values;
+    for (const key of ['leaseDuration', 'renewDeadline', 'retryPeriod']) {
+      expect(chartDoc).toContain(`| \`leaderElection.${key}\` | \`${leaderElection[key] ?? ''}\` |`);
+    }
+    expect(chartDoc).toContain('# tenant-a.yaml: production\nreplicas: 2\n');
+    expect(chartDoc).not.toMatch(/future work|There is no `replicaCount`|always 1 replica|creates no RBAC objects/);
   });
 
   it('lists every top-level value of values.yaml', () => {

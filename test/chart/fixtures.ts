@@ -37,12 +37,22 @@ export function connector(deployment: Deployment): IContainer {
   return first;
 }
 
-/** The container's env as name → value; throws on duplicates. */
+/**
+ * The container's env as name → value, a downward API field as "fieldRef:<fieldPath>"; throws on
+ * duplicates.
+ */
 export function envOf(deployment: Deployment): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = {};
   for (const entry of connector(deployment).env ?? []) {
     if (entry.name in env) throw new Error(`duplicate env ${entry.name}`);
-    env[entry.name] = entry.value;
+    const field = entry.valueFrom?.fieldRef?.fieldPath;
+    env[entry.name] = field === undefined ? entry.value : `fieldRef:${field}`;
   }
   return env;
 }
+
+/** The env every release sets for leader election's identity, from the downward API. */
+export const podIdentityEnv = {
+  POD_NAME: 'fieldRef:metadata.name',
+  POD_NAMESPACE: 'fieldRef:metadata.namespace',
+} as const;

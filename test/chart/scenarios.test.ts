@@ -1,5 +1,6 @@
 // Every scenario under chart/cron-connector/ci/ lints with --strict and renders objects that
-// validate: core kinds against the Kubernetes OpenAPI models, IAM kinds against the IAM schema.
+// validate: Kubernetes kinds (RBAC and PodDisruptionBudget included) against the Kubernetes
+// OpenAPI models, IAM kinds against the IAM schema.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Ajv } from 'ajv';
@@ -29,6 +30,8 @@ describe('the scenario values files', () => {
         'iam-one-namespace-values.yaml',
         'iam-release-namespace-values.yaml',
         'iam-several-resources-values.yaml',
+        'leader-election-basic-auth-values.yaml',
+        'leader-election-one-replica-values.yaml',
         'network-policy-values.yaml',
         'no-auth-values.yaml',
         'production-values.yaml',

@@ -1,11 +1,15 @@
-// Validates rendered objects: core Kubernetes kinds with kubernetes-models (the OpenAPI schemas
-// of the API server), OpenFaaS IAM kinds with ajv against test/chart/iam.schema.json.
+// Validates rendered objects: Kubernetes kinds (core, apps, networking, policy, RBAC) with
+// kubernetes-models (the OpenAPI schemas of the API server), OpenFaaS IAM kinds with ajv against
+// test/chart/iam.schema.json.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
+import { RoleBinding, type IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
 import { Service } from 'kubernetes-models/v1/Service';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import type { Manifest } from './helm.ts';
@@ -50,8 +54,18 @@ export function validateManifest(doc: Manifest): void {
     case 'NetworkPolicy':
       new NetworkPolicy(doc).validate();
       return;
-    case 'Policy':
+    case 'PodDisruptionBudget':
+      new PodDisruptionBudget(doc).validate();
+      return;
+    case 'RoleBinding':
+      asRoleBinding(doc);
+      return;
     case 'Role':
+      // Two kinds share the name: the Kubernetes RBAC Role (leader election) and the IAM Role.
+      if (doc.apiVersion === 'rbac.authorization.k8s.io/v1') new Role(doc).validate();
+      else validateIam(doc);
+      return;
+    case 'Policy':
       validateIam(doc);
       return;
     default:
@@ -72,4 +86,26 @@ export function asDeployment(doc: Manifest): Deployment {
   const deployment = new Deployment(doc);
   deployment.validate();
   return deployment;
+}
+
+/** The rendered RBAC Role as a typed kubernetes-models object (validated). */
+export function asRbacRole(doc: Manifest): Role {
+  const role = new Role(doc);
+  role.validate();
+  return role;
+}
+
+/** The rendered RoleBinding as a typed kubernetes-models object (validated). */
+export function asRoleBinding(doc: Manifest): RoleBinding {
+  // roleRef is required by the type; validate() checks that it is there.
+  const binding = new RoleBinding(doc as Manifest & Pick<IRoleBinding, 'roleRef'>);
+  binding.validate();
+  return binding;
+}
+
+/** The rendered PodDisruptionBudget as a typed kubernetes-models object (validated). */
+export function asPodDisruptionBudget(doc: Manifest): PodDisruptionBudget {
+  const budget = new PodDisruptionBudget(doc);
+  budget.validate();
+  return budget;
 }

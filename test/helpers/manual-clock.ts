@@ -15,6 +15,8 @@ export class ManualClock implements Clock {
   private current: number;
   private seq = 0;
   private timers: PendingTimer[] = [];
+  /** Wall-clock jumps so far: the monotonic clock does not see them. */
+  private jumped = 0;
   /** Every delay requested, for assertions on timer behaviour. */
   readonly requested: number[] = [];
 
@@ -24,6 +26,32 @@ export class ManualClock implements Clock {
 
   now(): number {
     return this.current;
+  }
+
+  /** Monotonic milliseconds (performance.now's role): moves with advance(), not with jump(). */
+  monotonic(): number {
+    return this.current - this.jumped;
+  }
+
+  /** When the earliest pending timer falls due, if any. */
+  nextDue(): number | undefined {
+    let at: number | undefined;
+    for (const t of this.timers) if (!t.cancelled && (at === undefined || t.at < at)) at = t.at;
+    return at;
+  }
+
+  /**
+   * advance() for asynchronous code: fires due timers one instant at a time, letting the promise
+   * chains they start run to their end before the next instant.
+   */
+  async advanceAsync(ms: number): Promise<void> {
+    const target = this.current + ms;
+    await new Promise((resolve) => setImmediate(resolve));
+    for (let due = this.nextDue(); due !== undefined && due <= target; due = this.nextDue()) {
+      this.advanceTo(due);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    this.advanceTo(target);
   }
 
   setTimer(fn: () => void, ms: number): TimerHandle {
@@ -67,5 +95,6 @@ export class ManualClock implements Clock {
   /** Jumps the wall clock without firing timers (NTP step, suspend). */
   jump(ms: number): void {
     this.current += ms;
+    this.jumped += ms;
   }
 }

@@ -157,3 +157,53 @@ describe('configuration', () => {
     expect(parseConfig({ gateway_url: 'http://gw:8080/prefix/' }).gatewayUrl).toBe('http://gw:8080/prefix');
   });
 });
+
+describe('configuration: leader election', () => {
+  const base = { gateway_url: 'http://gateway:8080', leader_election: 'true' };
+  const issues = (env: Record<string, string>, host = {}): string[] => {
+    try {
+      parseConfig(env, host);
+    } catch (err) {
+      if (err instanceof ConfigError) return err.issues.map((i) => `${i.variable}=${String(i.value)}: ${i.expected}`);
+      throw err;
+    }
+    return [];
+  };
+
+  it('should be off by default', () => {
+    expect(parseConfig({ gateway_url: 'http://gateway:8080' }).leaderElection).toBeUndefined();
+  });
+
+  it('should default the Lease name, the durations, the namespace from the Pod and the identity from the host', () => {
+    expect(parseConfig(base, { hostname: 'laptop', serviceAccountNamespace: 'tenant-a\n' }).leaderElection).toEqual({
+      leaseName: 'cron-connector',
+      leaseNamespace: 'tenant-a',
+      identity: 'laptop',
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
+    });
+    const env = { ...base, POD_NAMESPACE: 'from-env', POD_NAME: 'cron-7d9f-x2', lease_name: 'tenant-a-cron', lease_duration: '30s', renew_deadline: '20s', retry_period: '5s' };
+    expect(parseConfig(env, { hostname: 'ignored', serviceAccountNamespace: 'ignored' }).leaderElection).toMatchObject({
+      leaseName: 'tenant-a-cron',
+      leaseNamespace: 'from-env',
+      identity: 'cron-7d9f-x2',
+      leaseDurationMs: 30_000,
+    });
+    expect(parseConfig({ ...env, lease_namespace: 'explicit' }).leaderElection?.leaseNamespace).toBe('explicit');
+  });
+
+  it('should refuse durations out of order, with the three values', () => {
+    expect(issues({ ...base, POD_NAMESPACE: 'ns', POD_NAME: 'p', lease_duration: '10s', renew_deadline: '10s' })).toEqual([
+      'renew_deadline=lease_duration=10s renew_deadline=10s retry_period=2s: lease_duration > renew_deadline > retry_period: the leader must stop before a standby may take over, and try to renew more than once before it stops',
+    ]);
+    expect(issues({ ...base, POD_NAMESPACE: 'ns', POD_NAME: 'p', retry_period: '50ms' })[0]).toMatch(/^retry_period=50ms: a duration from 100ms to 1m/);
+  });
+
+  it('should name what is missing or malformed outside a Pod', () => {
+    expect(issues(base, { hostname: 'laptop' })).toEqual([
+      'lease_namespace=undefined: the namespace of the Lease: set lease_namespace or POD_NAMESPACE (in a Pod it defaults to /var/run/secrets/kubernetes.io/serviceaccount/namespace)',
+    ]);
+    expect(issues({ ...base, POD_NAMESPACE: 'Bad_NS', lease_name: 'UPPER', POD_NAME: 'p' }).map((i) => i.split(':')[0])).toEqual(['lease_name=UPPER', 'POD_NAMESPACE=Bad_NS']);
+  });
+});

@@ -139,7 +139,7 @@ describe('Invoker: one call', () => {
     s.invoker.fire(slot(fn, 0, 3));
     expect(s.metrics.calls[0]).toEqual(['skipped', 'missed', 3]);
     expect(s.logs.entries.map((e) => e.msg)).toEqual(['Missed', 'Invoking']);
-    expect(s.logs.entries[0]).toEqual({ level: 'warn', msg: 'Missed', function: 'late.dev', schedule: '* * * * *', missed: 3, firing: iso(0) });
+    expect(s.logs.entries[0]).toEqual({ level: 'warn', msg: 'Missed', function: 'late.dev', schedule: '* * * * *', missed: 3, catchup: 'all', running: 1, firing: iso(0) });
   });
 
   it('should forget the last results of functions no longer scheduled', async () => {

@@ -92,7 +92,7 @@ describe('merging several expressions', () => {
   });
 
   it('should stop when no schedule fires any more', () => {
-    const twice: CompiledSchedule = { expression: 'x', timezone: 'UTC', key: 'UTC|x', next: (after) => (after < 2 ? after + 1 : undefined) };
+    const twice: CompiledSchedule = { expression: 'x', timezone: 'UTC', key: 'UTC|x', next: (after) => (after < 2 ? after + 1 : undefined), previous: () => [] };
     expect(mergeFireTimes([twice], 0, 5)).toEqual([
       { at: 1, expressions: ['x'] },
       { at: 2, expressions: ['x'] },

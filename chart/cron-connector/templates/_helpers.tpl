@@ -63,13 +63,106 @@ cron-connector.openfaas.com/release-namespace: {{ .Release.Namespace }}
 {{- end }}
 
 {{/*
-Name of the ServiceAccount the Pod runs as. With IAM it is the Role's principal.
+The number of replicas, as an integer (checked by "cron-connector.validate").
+*/}}
+{{- define "cron-connector.replicas" -}}
+{{- .Values.replicas | int64 }}
+{{- end }}
+
+{{/*
+Leader election on a coordination.k8s.io/v1 Lease: leaderElection.enabled when it is a boolean,
+else (null, the default) on exactly when replicas > 1. Renders "true" or "false".
+*/}}
+{{- define "cron-connector.leaderElection" -}}
+{{- $enabled := .Values.leaderElection.enabled }}
+{{- if kindIs "bool" $enabled }}
+{{- $enabled | toString }}
+{{- else }}
+{{- gt (include "cron-connector.replicas" . | int64) 1 | toString }}
+{{- end }}
+{{- end }}
+
+{{/*
+Name of the Lease: leaderElection.leaseName, or the full name, so that two releases in one
+namespace never share a Lease.
+*/}}
+{{- define "cron-connector.leaseName" -}}
+{{- default (include "cron-connector.fullname" .) .Values.leaderElection.leaseName }}
+{{- end }}
+
+{{/*
+The PodDisruptionBudget: podDisruptionBudget.enabled when it is a boolean, else (null, the
+default) on exactly when replicas > 1. Renders "true" or "false".
+*/}}
+{{- define "cron-connector.podDisruptionBudget" -}}
+{{- $enabled := .Values.podDisruptionBudget.enabled }}
+{{- if kindIs "bool" $enabled }}
+{{- $enabled | toString }}
+{{- else }}
+{{- gt (include "cron-connector.replicas" . | int64) 1 | toString }}
+{{- end }}
+{{- end }}
+
+{{/*
+Whether the chart creates the ServiceAccount: with serviceAccount.create, when something is bound
+to it (the IAM Role, or the leader-election RoleBinding). Renders "true" or "false".
+*/}}
+{{- define "cron-connector.createServiceAccount" -}}
+{{- and .Values.serviceAccount.create (or .Values.iam.enabled (eq (include "cron-connector.leaderElection" .) "true")) | toString }}
+{{- end }}
+
+{{/*
+Name of the ServiceAccount the Pod runs as. With IAM it is the Role's principal; with leader
+election, the subject of the RoleBinding.
 */}}
 {{- define "cron-connector.serviceAccountName" -}}
-{{- if and .Values.iam.enabled .Values.serviceAccount.create }}
+{{- if eq (include "cron-connector.createServiceAccount" .) "true" }}
 {{- default (include "cron-connector.fullname" .) .Values.serviceAccount.name }}
 {{- else }}
 {{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+The Deployment strategy: .Values.strategy when set; else Recreate for a single connector without
+leader election (two connectors side by side would both fire), and with leader election a
+RollingUpdate that starts the new Pod (a standby) before stopping an old one, so a leader is
+always there to take over.
+*/}}
+{{- define "cron-connector.strategy" -}}
+{{- if .Values.strategy }}
+{{- toYaml .Values.strategy }}
+{{- else if eq (include "cron-connector.leaderElection" .) "true" }}
+type: RollingUpdate
+rollingUpdate:
+  maxSurge: 1
+  maxUnavailable: 0
+{{- else }}
+type: Recreate
+{{- end }}
+{{- end }}
+
+{{/*
+topologySpreadConstraints: .Values.topologySpreadConstraints when it is a list ([] for none);
+else (null, the default) with replicas > 1, spread the release's Pods over nodes, preferably.
+Renders YAML, or nothing.
+*/}}
+{{- define "cron-connector.topologySpreadConstraints" -}}
+{{- $given := .Values.topologySpreadConstraints }}
+{{- if kindIs "slice" $given }}
+{{- with $given }}
+{{- toYaml . }}
+{{- end }}
+{{- else if gt (include "cron-connector.replicas" . | int64) 1 }}
+- maxSkew: 1
+  topologyKey: kubernetes.io/hostname
+  whenUnsatisfiable: ScheduleAnyway
+  labelSelector:
+    matchLabels:
+      {{- include "cron-connector.selectorLabels" . | nindent 6 }}
+  # Count only the Pods of the same ReplicaSet, so a rollout spreads the new Pods too.
+  matchLabelKeys:
+    - pod-template-hash
 {{- end }}
 {{- end }}
 

@@ -139,4 +139,67 @@ shutdownTimeout + 5s after SIGTERM. Call after shutdownTimeout is checked.
 {{- fail (printf "terminationGracePeriodSeconds %v is too short for shutdownTimeout %q: the connector may take up to shutdownTimeout + 5s to exit after SIGTERM, so set at least %d, or leave terminationGracePeriodSeconds unset (null) to derive it" $grace (toString .Values.shutdownTimeout) $min) }}
 {{- end }}
 {{- end }}
+{{- include "cron-connector.validateHighAvailability" . }}
+{{- end }}
+
+{{/* True (renders "true") when . is a whole number, as values files and --set give numbers. */}}
+{{- define "cron-connector.isWholeNumber" -}}
+{{- if or (kindIs "int" .) (kindIs "int64" .) (and (kindIs "float64" .) (eq (float64 .) (floor .))) }}
+{{- "true" }}
+{{- end }}
+{{- end }}
+
+{{/*
+replicas, leaderElection, podDisruptionBudget, serviceAccount with leader election. The bounds and
+the ordering of the three durations are the connector's (lease_duration, renew_deadline,
+retry_period); it refuses to start without them.
+*/}}
+{{- define "cron-connector.validateHighAvailability" -}}
+{{- $replicas := .Values.replicas }}
+{{- if not (and (include "cron-connector.isWholeNumber" $replicas) (ge (float64 $replicas) 1.0)) }}
+{{- fail (printf "replicas %v must be a whole number, at least 1: 1 (the default) runs one connector; 2 or 3 run a leader and standbys with leader election" $replicas) }}
+{{- end }}
+{{- $le := .Values.leaderElection }}
+{{- if not (or (kindIs "bool" $le.enabled) (kindIs "invalid" $le.enabled)) }}
+{{- fail (printf "leaderElection.enabled %v must be true, false, or null (the default: on exactly when replicas > 1)" $le.enabled) }}
+{{- end }}
+{{- if and (eq (toString $le.enabled) "false") (gt (float64 $replicas) 1.0) }}
+{{- fail (printf "replicas %v with leaderElection.enabled=false is refused: every replica would fire every schedule, so each function would be invoked %v times per slot. Set leaderElection.enabled=true (or leave it unset: it turns on when replicas > 1) so that only the leader invokes, or set replicas=1" $replicas $replicas) }}
+{{- end }}
+{{- $leaseName := $le.leaseName }}
+{{- if not (kindIs "string" $leaseName) }}
+{{- fail (printf "leaderElection.leaseName %v must be a string: the name of the Lease, or empty for the release's full name (%s)" $leaseName (include "cron-connector.fullname" .)) }}
+{{- end }}
+{{- if and $leaseName (not (and (le (len $leaseName) 253) (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$" $leaseName))) }}
+{{- fail (printf "leaderElection.leaseName %q is not a DNS-1123 subdomain, so Kubernetes would refuse the Lease: use at most 253 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit (e.g. cron-connector), or leave it empty for the release's full name (%s)" $leaseName (include "cron-connector.fullname" .)) }}
+{{- end }}
+{{- include "cron-connector.checkDuration" (dict "name" "leaderElection.leaseDuration" "value" $le.leaseDuration "minMs" 1000.0 "maxMs" 600000.0 "range" "from 1s to 10m" "example" "15s" "why" "how long standbys wait after the leader's last renewal before one takes over: under a second the leader cannot renew in time, over ten minutes the schedules of a dead leader wait that long") }}
+{{- include "cron-connector.checkDuration" (dict "name" "leaderElection.renewDeadline" "value" $le.renewDeadline "minMs" 500.0 "maxMs" 600000.0 "range" "from 500ms to 10m" "example" "10s" "why" "how long the leader keeps trying to renew its Lease before it stops invoking") }}
+{{- include "cron-connector.checkDuration" (dict "name" "leaderElection.retryPeriod" "value" $le.retryPeriod "minMs" 100.0 "maxMs" 60000.0 "range" "from 100ms to 1m" "example" "2s" "why" "how often the leader renews its Lease and standbys try to acquire it") }}
+{{- $leaseMs := include "cron-connector.durationMs" $le.leaseDuration | float64 }}
+{{- $renewMs := include "cron-connector.durationMs" $le.renewDeadline | float64 }}
+{{- $retryMs := include "cron-connector.durationMs" $le.retryPeriod | float64 }}
+{{- if not (gt $leaseMs $renewMs) }}
+{{- fail (printf "leaderElection.renewDeadline %q must be shorter than leaderElection.leaseDuration %q: a leader that cannot renew must stop invoking before its Lease expires and a standby takes over, or two replicas would invoke at once. Keep leaseDuration > renewDeadline > retryPeriod, e.g. 15s, 10s and 2s (the defaults); the connector would refuse to start with it" $le.renewDeadline $le.leaseDuration) }}
+{{- end }}
+{{- if not (gt $renewMs $retryMs) }}
+{{- fail (printf "leaderElection.retryPeriod %q must be shorter than leaderElection.renewDeadline %q: the leader tries to renew every retryPeriod, so it needs at least one retry before the deadline. Keep leaseDuration > renewDeadline > retryPeriod, e.g. 15s, 10s and 2s (the defaults); the connector would refuse to start with it" $le.retryPeriod $le.renewDeadline) }}
+{{- end }}
+{{- if and (eq (include "cron-connector.leaderElection" .) "true") (not .Values.serviceAccount.create) (not .Values.serviceAccount.name) }}
+{{- fail "serviceAccount.name is required when leader election is on and serviceAccount.create=false: the RoleBinding grants access to the Lease to that ServiceAccount, and binding it to \"default\" would grant it to every Pod of the namespace that runs as default; set serviceAccount.name, or serviceAccount.create=true" }}
+{{- end }}
+{{- $pdb := .Values.podDisruptionBudget }}
+{{- if not (or (kindIs "bool" $pdb.enabled) (kindIs "invalid" $pdb.enabled)) }}
+{{- fail (printf "podDisruptionBudget.enabled %v must be true, false, or null (the default: on exactly when replicas > 1)" $pdb.enabled) }}
+{{- end }}
+{{- $max := $pdb.maxUnavailable }}
+{{- $maxOk := false }}
+{{- if kindIs "string" $max }}
+{{- $maxOk = regexMatch "^([1-9][0-9]?|100)%$" $max }}
+{{- else if include "cron-connector.isWholeNumber" $max }}
+{{- $maxOk = ge (float64 $max) 1.0 }}
+{{- end }}
+{{- if not $maxOk }}
+{{- fail (printf "podDisruptionBudget.maxUnavailable %v must be a whole number of Pods, at least 1, or a percentage from 1%% to 100%%: with 0 no Pod could ever be evicted, so node drains would hang (default 1)" $max) }}
+{{- end }}
 {{- end }}
