@@ -32,6 +32,9 @@ Usage:
 Environment (default):
   gateway_url              required: OpenFaaS gateway base URL
   system_issuer            (unset) IAM mode: the OpenFaaS system issuer URL
+  token_source             (${DEFAULTS.token_source}) IAM mode: file (projected token at token_mount_path) or
+                           kubernetes (minted with the TokenRequest API through KUBECONFIG)
+  token_service_account    (unset) with token_source=kubernetes: <namespace>/<name> of the ServiceAccount
   token_mount_path         (${DEFAULTS.token_mount_path}) directory holding openfaas-token
   token_url                (\${gateway_url}/oauth/token) token exchange endpoint
   basic_auth               (false) basic auth from secret_mount_path

@@ -12,16 +12,31 @@ import { hasControlCharacters } from './text.ts';
 
 export type LogEncoding = 'console' | 'json';
 
-export type AuthConfig =
-  | {
-      readonly mode: 'iam';
-      readonly systemIssuer: string;
-      readonly tokenMountPath: string;
-      readonly tokenFile: string;
-      readonly tokenUrl: string;
-    }
-  | { readonly mode: 'basic'; readonly secretMountPath: string }
-  | { readonly mode: 'none' };
+/** Where the ServiceAccount token exchanged at the gateway comes from (token_source). */
+export type TokenSource = 'file' | 'kubernetes';
+
+/** A ServiceAccount, from token_service_account (`<namespace>/<name>`). */
+export interface ServiceAccountRef {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+interface IamAuthBase {
+  readonly mode: 'iam';
+  readonly systemIssuer: string;
+  readonly tokenUrl: string;
+}
+
+/**
+ * IAM mode. token_source=file (the default, `tokenSource` absent): the projected token the kubelet
+ * writes at tokenFile. token_source=kubernetes: a token for `serviceAccount`, minted with the
+ * TokenRequest API through the kubeconfig (no file).
+ */
+export type IamAuthConfig =
+  | (IamAuthBase & { readonly tokenSource?: 'file'; readonly tokenMountPath: string; readonly tokenFile: string })
+  | (IamAuthBase & { readonly tokenSource: 'kubernetes'; readonly serviceAccount: ServiceAccountRef });
+
+export type AuthConfig = IamAuthConfig | { readonly mode: 'basic'; readonly secretMountPath: string } | { readonly mode: 'none' };
 
 export interface Config {
   readonly gatewayUrl: string;
@@ -73,6 +88,7 @@ export const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/se
 export const TOKEN_FILE_NAME = 'openfaas-token';
 
 export const DEFAULTS = Object.freeze({
+  token_source: 'file',
   token_mount_path: '/var/secrets/tokens',
   secret_mount_path: '/var/secrets',
   topic: 'cron-function',
@@ -261,16 +277,57 @@ export function isValidTimezone(zone: string): boolean {
   return valid;
 }
 
+const TOKEN_SOURCE_EXPECTED =
+  'file (the projected ServiceAccount token at token_mount_path, in a Pod) or kubernetes (a token minted with the TokenRequest API through KUBECONFIG, e.g. from a laptop)';
+
+function readTokenSource(r: Reader): TokenSource {
+  const value = r.string('token_source', DEFAULTS.token_source, (v) => (v === 'file' || v === 'kubernetes' ? undefined : TOKEN_SOURCE_EXPECTED));
+  return value === 'kubernetes' ? 'kubernetes' : 'file';
+}
+
+/** token_service_account: `<namespace>/<name>`, required with token_source=kubernetes. */
+function readServiceAccount(r: Reader): ServiceAccountRef {
+  const value = r.raw('token_service_account');
+  const example = 'such as openfaas/cron-connector: the ServiceAccount whose subject (system:serviceaccount:<namespace>:<name>) your IAM Role names';
+  if (value === undefined) {
+    r.fail('token_service_account', value, `<namespace>/<name> of the ServiceAccount to mint tokens for, ${example} (required with token_source=kubernetes)`);
+    return { namespace: '', name: '' };
+  }
+  const subject = /^system:serviceaccount:([^:]*):([^:]*)$/.exec(value);
+  if (subject !== null) {
+    r.fail('token_service_account', value, `<namespace>/<name>, not a subject: write ${subject[1] ?? ''}/${subject[2] ?? ''}`);
+    return { namespace: '', name: '' };
+  }
+  const parts = value.split('/');
+  const [namespace = '', name = ''] = parts;
+  if (parts.length !== 2 || namespace === '' || name === '') {
+    r.fail('token_service_account', value, `<namespace>/<name> (one "/"), ${example}`);
+  } else if (!DNS_LABEL.test(namespace)) {
+    r.fail('token_service_account', value, `<namespace>/<name> where the namespace is a Kubernetes namespace name: lower-case letters, digits and "-" (at most 63), ${example}`);
+  } else if (!DNS_SUBDOMAIN.test(name)) {
+    r.fail('token_service_account', value, `<namespace>/<name> where the name is a Kubernetes object name: lower-case letters, digits, "-" and "." (at most 253), ${example}`);
+  }
+  return { namespace, name };
+}
+
 function readAuth(r: Reader, gatewayUrl: string, warnings: string[]): AuthConfig {
   const basicAuth = r.bool('basic_auth');
   const issuer = r.raw('system_issuer');
+  const tokenSource = readTokenSource(r);
   if (issuer !== undefined) {
     const systemIssuer = r.url('system_issuer');
-    const tokenMountPath = r.string('token_mount_path', DEFAULTS.token_mount_path);
-    const tokenUrl = r.url('token_url', `${gatewayUrl || 'http://invalid'}/oauth/token`);
+    const tokenUrlOf = (): string => r.url('token_url', `${gatewayUrl || 'http://invalid'}/oauth/token`);
     if (basicAuth) warnings.push('basic_auth is ignored because system_issuer is set (IAM mode).');
-    return { mode: 'iam', systemIssuer, tokenMountPath, tokenFile: join(tokenMountPath, TOKEN_FILE_NAME), tokenUrl };
+    if (tokenSource === 'kubernetes') {
+      const serviceAccount = readServiceAccount(r);
+      if (r.raw('token_mount_path') !== undefined) warnings.push('token_mount_path is ignored because token_source=kubernetes (the token is minted with the TokenRequest API).');
+      return { mode: 'iam', systemIssuer, tokenUrl: tokenUrlOf(), tokenSource, serviceAccount };
+    }
+    if (r.raw('token_service_account') !== undefined) warnings.push('token_service_account is ignored because token_source=file (the projected token at token_mount_path is used).');
+    const tokenMountPath = r.string('token_mount_path', DEFAULTS.token_mount_path);
+    return { mode: 'iam', systemIssuer, tokenMountPath, tokenFile: join(tokenMountPath, TOKEN_FILE_NAME), tokenUrl: tokenUrlOf() };
   }
+  if (tokenSource === 'kubernetes') warnings.push('token_source=kubernetes is ignored: it needs IAM mode (set system_issuer).');
   if (basicAuth) {
     return { mode: 'basic', secretMountPath: r.string('secret_mount_path', DEFAULTS.secret_mount_path) };
   }
@@ -351,7 +408,7 @@ export function parseConfig(env: Env, host: HostFacts = {}): Config {
 /** Checks what the configuration points at on disk (start-up only). Returns the problems found. */
 export function checkFilesystem(config: Config): ConfigIssue[] {
   const auth = config.auth;
-  if (auth.mode === 'iam' && !isDirectory(auth.tokenMountPath)) {
+  if (auth.mode === 'iam' && auth.tokenSource !== 'kubernetes' && !isDirectory(auth.tokenMountPath)) {
     return [
       {
         variable: 'token_mount_path',

@@ -8,14 +8,17 @@ import { BasicAuthCredentials } from './auth/basic.ts';
 import { noCredentials, type Credentials } from './auth/credentials.ts';
 import { FunctionTokens } from './auth/function-tokens.ts';
 import { IamCredentials } from './auth/iam.ts';
+import { KubeTokenSource, TOKEN_REQUEST_TIMEOUT_MS } from './auth/kube-token.ts';
+import { FileSubjectToken, type SubjectTokenSource } from './auth/subject-token.ts';
 import { sleep, type Clock } from './clock.ts';
-import type { Config } from './config.ts';
+import type { Config, IamAuthConfig } from './config.ts';
 import { DiscoveryLoop } from './discovery-loop.ts';
 import { formatDuration } from './duration.ts';
 import { GatewayClient } from './gateway/client.ts';
 import { startHttpServer, type Reply, type StatusSource } from './http/server.ts';
 import { Invoker } from './invoker.ts';
 import { connectKube, KubeLeaseStore } from './kube/api.ts';
+import { connectTokenRequest } from './kube/token-request.ts';
 import { Leadership } from './leader/leadership.ts';
 import type { Logger } from './log.ts';
 import { PrometheusMetrics } from './metrics.ts';
@@ -43,13 +46,33 @@ interface Wiring {
   readonly rest: Agent;
   readonly metrics: PrometheusMetrics;
   readonly onRecovered: () => void;
+  /** The ServiceAccount token source, one for the connector's token and the per-function tokens. */
+  readonly subjectToken: (auth: IamAuthConfig) => SubjectTokenSource;
+}
+
+/** token_source: the projected token file, or tokens minted with the TokenRequest API (created once, on first use). */
+function subjectTokenSource(deps: DaemonDeps): (auth: IamAuthConfig) => SubjectTokenSource {
+  let source: SubjectTokenSource | undefined;
+  return (auth) => {
+    source ??=
+      auth.tokenSource === 'kubernetes'
+        ? new KubeTokenSource({
+            serviceAccount: auth.serviceAccount,
+            audience: auth.systemIssuer,
+            clock: deps.clock,
+            logger: deps.logger,
+            connect: () => connectTokenRequest(TOKEN_REQUEST_TIMEOUT_MS),
+          })
+        : new FileSubjectToken(auth.tokenFile);
+    return source;
+  };
 }
 
 function createCredentials(deps: DaemonDeps, w: Wiring): Credentials {
   const auth = deps.config.auth;
   if (auth.mode === 'iam') {
     return new IamCredentials({
-      tokenFile: auth.tokenFile,
+      subjectToken: w.subjectToken(auth),
       tokenUrl: auth.tokenUrl,
       systemIssuer: auth.systemIssuer,
       dispatcher: w.rest,
@@ -67,7 +90,7 @@ function createFunctionTokens(deps: DaemonDeps, w: Wiring): FunctionTokens | und
   const auth = deps.config.auth;
   if (!deps.config.jwtAuth || auth.mode !== 'iam') return undefined;
   return new FunctionTokens({
-    tokenFile: auth.tokenFile,
+    subjectToken: w.subjectToken(auth),
     tokenUrl: auth.tokenUrl,
     systemIssuer: auth.systemIssuer,
     dispatcher: w.rest,
@@ -98,7 +121,12 @@ export class Daemon implements StatusSource {
     this.metricsRegistry = new PrometheusMetrics({ droppedLogLines: deps.droppedLogLines });
     this.rest = new Agent({ connections: 16, keepAliveTimeout: KEEP_ALIVE_MS });
     this.invokeAgent = new Agent({ connections: config.maxInflight, keepAliveTimeout: KEEP_ALIVE_MS });
-    const wiring: Wiring = { rest: this.rest, metrics: this.metricsRegistry, onRecovered: () => this.discovery.wake() };
+    const wiring: Wiring = {
+      rest: this.rest,
+      metrics: this.metricsRegistry,
+      onRecovered: () => this.discovery.wake(),
+      subjectToken: subjectTokenSource(deps),
+    };
     this.credentials = createCredentials(deps, wiring);
     const functionTokens = createFunctionTokens(deps, wiring);
     const client = new GatewayClient({
@@ -118,7 +146,13 @@ export class Daemon implements StatusSource {
       ...(functionTokens === undefined ? {} : { functionTokens }),
       ...(config.leaderElection === undefined
         ? {}
-        : { progress: { opened: (n: number) => this.leadership?.opened(n), handed: (n: number) => this.leadership?.handed(n) } }),
+        : {
+            progress: {
+              opened: (n: number) => this.leadership?.opened(n),
+              handed: (n: number) => this.leadership?.handed(n),
+              mayStart: () => this.leadership?.mayStart() ?? false,
+            },
+          }),
     });
     if (config.leaderElection !== undefined) this.metricsRegistry.enableLeaderElection();
     this.scheduler = new Scheduler<DesiredFunction>({

@@ -321,7 +321,18 @@ export interface KubeRequestContext {
 function ruleFor(c: KubeRequestContext): string {
   const group = c.resource === 'leases' ? 'coordination.k8s.io' : '""';
   const named = c.verb === 'create' && c.resource === 'leases' ? '' : ` resourceNames: [${c.name}]`;
-  return `a Role in namespace ${c.namespace} with apiGroups: [${group}] resources: [${c.resource}]${named} verbs: [${c.verb}], bound to the connector's ServiceAccount`;
+  // a TokenRequest is made by whoever the kubeconfig names (a developer, outside a cluster), not by the ServiceAccount it mints for
+  const subject = c.resource === 'leases' ? "the connector's ServiceAccount" : `the identity the connector calls the API with (${c.credentials})`;
+  return `a Role in namespace ${c.namespace} with apiGroups: [${group}] resources: [${c.resource}]${named} verbs: [${c.verb}], bound to ${subject}`;
+}
+
+/** kubectl commands that check and grant the TokenRequest rule. */
+function tokenRequestCommands(c: KubeRequestContext): string[] {
+  return [
+    `check: kubectl auth can-i create serviceaccounts/${c.name} --subresource=token -n ${c.namespace}`,
+    `grant: kubectl create role ${c.name}-token -n ${c.namespace} --verb=create --resource=serviceaccounts/token --resource-name=${c.name}`,
+    `       kubectl create rolebinding ${c.name}-token -n ${c.namespace} --role=${c.name}-token --user=<the kubeconfig's user> (or --serviceaccount=<namespace>:<name>)`,
+  ];
 }
 
 /** Why a Kubernetes API call failed and what to do, from its status (undefined: no answer). */
@@ -338,6 +349,9 @@ export function kubeApiFailure(status: number | undefined, c: KubeRequestContext
       cause: `the Kubernetes API server refused the connector's credentials (${c.credentials})`,
       fix: 'in a cluster, check that the Pod mounts a ServiceAccount token (the chart sets automountServiceAccountToken when leader election is on); outside, refresh the kubeconfig\'s credentials',
     };
+  }
+  if (status === 403 && c.resource === 'serviceaccounts/token') {
+    return { cause: `RBAC does not allow "${c.verb}" on ${what}`, fix: `add ${ruleFor(c)}`, details: tokenRequestCommands(c) };
   }
   if (status === 403) {
     return {

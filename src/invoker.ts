@@ -33,6 +33,11 @@ import type { FireEvent } from './schedule/scheduler.ts';
 export interface SlotProgress {
   opened(nominal: number): void;
   handed(nominal: number): void;
+  /**
+   * Asked just before a slot's first request (after its jitter offset and its wait for a free
+   * connection): false drops it unsent (this replica no longer leads; the next leader runs it).
+   */
+  mayStart?(): boolean;
 }
 
 export interface InvokerOptions {
@@ -207,7 +212,8 @@ export class Invoker {
     this.running.set(fn.id, (this.running.get(fn.id) ?? 0) + 1);
     const started =
       fn.jitterOffsetMs > 0
-        ? sleep(this.opts.clock, fn.jitterOffsetMs, this.abort.signal).then(() => this.limiter.run(() => this.deliver(slot)))
+        ? // the offset counts from the nominal time: a slot run late (catch-up) waits only what is left of it
+          sleep(this.opts.clock, Math.max(0, nominal + fn.jitterOffsetMs - this.opts.clock.now()), this.abort.signal).then(() => this.limiter.run(() => this.deliver(slot)))
         : this.limiter.run(() => this.deliver(slot));
     // deliver() reports its own failures; a throw here is a bug, logged rather than left unhandled
     const task: Promise<void> = started.then(
@@ -249,6 +255,7 @@ export class Invoker {
     const { logger, clock, metrics } = this.opts;
     const { fn } = slot;
     if (this.abort.signal.aborted) return;
+    if (this.opts.progress?.mayStart?.() === false) return;
     const started = clock.now();
     let attempt = 1;
     const first = this.attempt(slot, attempt);

@@ -1,5 +1,6 @@
 /**
- * Per-function access tokens for functions deployed with jwt_auth=true: the projected token is
+ * Per-function access tokens for functions deployed with jwt_auth=true: the connector's
+ * ServiceAccount token (its SubjectTokenSource, shared with IamCredentials) is
  * exchanged with scope=function and audience=<namespace>:<name>; each token is cached per
  * function until 80% of its life, and concurrent callers share one exchange.
  *
@@ -14,10 +15,11 @@ import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock.ts';
 import { exchangeToken } from './exchange.ts';
 import { backoffDelay, tokenTimes } from './iam.ts';
-import { readProjectedToken } from './token-file.ts';
+import type { SubjectTokenSource } from './subject-token.ts';
 
 export interface FunctionTokensOptions {
-  readonly tokenFile: string;
+  /** The ServiceAccount token to exchange (not stopped here: IamCredentials owns it). */
+  readonly subjectToken: SubjectTokenSource;
   readonly tokenUrl: string;
   readonly systemIssuer: string;
   readonly dispatcher: Dispatcher;
@@ -81,7 +83,7 @@ export class FunctionTokens {
   private async exchange(namespace: string, audience: string, before: Failure | undefined): Promise<string> {
     const { clock } = this.opts;
     try {
-      const projected = await readProjectedToken(this.opts.tokenFile);
+      const projected = await this.opts.subjectToken.current();
       const issued = await exchangeToken(this.opts.dispatcher, {
         tokenUrl: this.opts.tokenUrl,
         subjectToken: projected.token,

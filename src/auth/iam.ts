@@ -1,6 +1,7 @@
 /**
- * IAM mode: keeps a fresh OpenFaaS access token obtained by exchanging the projected
- * ServiceAccount token.
+ * IAM mode: keeps a fresh OpenFaaS access token obtained by exchanging the connector's
+ * ServiceAccount token (from its SubjectTokenSource: the projected token file, or a token minted
+ * with the TokenRequest API; src/auth/subject-token.ts).
  * - renews in the background at 80% of the token's life (from expires_in and the JWT exp), so
  *   callers at the top of a minute never wait for an exchange;
  * - concurrent callers share one in-flight exchange;
@@ -11,14 +12,15 @@
 import type { Dispatcher } from 'undici';
 import type { Clock, TimerHandle } from '../clock.ts';
 import { formatDuration } from '../duration.ts';
-import { ConnectorError, TokenExchangeError, describeError } from '../errors.ts';
+import { ConnectorError, KubeApiError, TokenExchangeError, describeError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Credentials } from './credentials.ts';
 import { exchangeToken, type IssuedToken } from './exchange.ts';
-import { readProjectedToken } from './token-file.ts';
+import type { SubjectTokenSource } from './subject-token.ts';
 
 export interface IamOptions {
-  readonly tokenFile: string;
+  /** The ServiceAccount token to exchange; stopped with these credentials. */
+  readonly subjectToken: SubjectTokenSource;
   readonly tokenUrl: string;
   readonly systemIssuer: string;
   readonly dispatcher: Dispatcher;
@@ -112,6 +114,7 @@ export class IamCredentials implements Credentials {
   stop(): void {
     this.stopped = true;
     this.timer?.cancel();
+    this.opts.subjectToken.stop();
   }
 
   /** Starts the first exchange without waiting for it (errors are logged and retried). */
@@ -132,10 +135,10 @@ export class IamCredentials implements Credentials {
 
   private async exchange(): Promise<string> {
     const { clock } = this.opts;
-    let subject: string | undefined;
+    let subject = this.opts.subjectToken.subject;
     try {
-      const projected = await readProjectedToken(this.opts.tokenFile);
-      subject = projected.claims.sub;
+      const projected = await this.opts.subjectToken.current();
+      subject = projected.claims.sub ?? subject;
       const issued = await exchangeToken(this.opts.dispatcher, {
         tokenUrl: this.opts.tokenUrl,
         subjectToken: projected.token,
@@ -180,7 +183,7 @@ export class IamCredentials implements Credentials {
       code: err instanceof ConnectorError ? err.code : undefined,
       error: err instanceof TokenExchangeError && err.description !== undefined ? err.description : describeError(err),
       subject: err instanceof TokenExchangeError ? (err.subject ?? subject) : subject,
-      status: err instanceof TokenExchangeError ? err.status : undefined,
+      status: err instanceof TokenExchangeError || err instanceof KubeApiError ? err.status : undefined,
       attempt: attempts,
       retryIn: formatDuration(delay),
       hint: err instanceof ConnectorError ? err.hint : undefined,

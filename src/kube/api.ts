@@ -53,7 +53,7 @@ export async function connectKube(timeoutMs: number): Promise<KubeConnection> {
  * Per-request options: a deadline for the request (client-node sets none of its own). The
  * object-parameter API runs observable middleware (client-node's own Observable).
  */
-function withTimeout(lib: ClientNode, timeoutMs: number, signal: AbortSignal): ConfigurationOptions {
+export function withTimeout(lib: ClientNode, timeoutMs: number, signal: AbortSignal): ConfigurationOptions {
   const deadline = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
   return {
     middleware: [
@@ -177,6 +177,28 @@ export class KubeLeaseStore implements LeaseStore {
       return toLease(await this.api.createNamespacedLease({ namespace: this.namespace, body: this.body(write) }, withTimeout(this.conn.lib, this.conn.timeoutMs, signal)));
     } catch (err) {
       throw kubeError(err, this.context('create'), this.conn.timeoutMs);
+    }
+  }
+
+  /**
+   * Whether this identity may write the Lease, without changing it: a server-side dry run of an
+   * update of `existing` as it is (or of a create when there is none). Throws KubeApiError.
+   */
+  async dryRunWrite(existing: Lease | undefined, signal: AbortSignal): Promise<void> {
+    const options = withTimeout(this.conn.lib, this.conn.timeoutMs, signal);
+    if (existing === undefined) {
+      try {
+        await this.api.createNamespacedLease({ namespace: this.namespace, body: this.body({ spec: {}, annotations: {} }), dryRun: 'All' }, options);
+      } catch (err) {
+        throw kubeError(err, this.context('create'), this.conn.timeoutMs);
+      }
+      return;
+    }
+    try {
+      const body = this.body({ spec: existing.spec, annotations: existing.annotations }, existing.resourceVersion);
+      await this.api.replaceNamespacedLease({ name: this.name, namespace: this.namespace, body, dryRun: 'All' }, options);
+    } catch (err) {
+      throw kubeError(err, this.context('update'), this.conn.timeoutMs);
     }
   }
 

@@ -31,11 +31,16 @@ export interface ElectorOptions {
   readonly random?: () => number;
   /** The annotations the next write carries (the leader's progress record). */
   readonly record: () => Readonly<Record<string, string>>;
-  /** This replica became the leader; `lease` is the Lease as it took it (with the previous leader's record). */
-  readonly onStartedLeading: (lease: Lease) => void;
+  /**
+   * This replica became the leader; `lease` is the Lease as it took it (with the previous
+   * leader's record); `resumed`: this process wrote that Lease last (nobody led in between).
+   */
+  readonly onStartedLeading: (lease: Lease, resumed: boolean) => void;
   /** This replica stopped leading (it must not invoke from now on). */
   readonly onStoppedLeading: (reason: string) => void;
-  /** Every write, and whether it succeeded (for the metrics). */
+  /** A write of the Lease starts. */
+  readonly onWriteStart?: () => void;
+  /** Every write, and whether it succeeded. */
   readonly onWrite?: (ok: boolean) => void;
   /** A failed renewal attempt while leading (for the metrics). */
   readonly onRenewFailure?: () => void;
@@ -225,13 +230,14 @@ export class LeaderElector {
   private async create(start: number): Promise<void> {
     const lease = await this.recorded(this.opts.store.create({ spec: this.spec(undefined, this.opts.clock.now()), annotations: this.opts.record() }, this.signal()));
     this.observe(lease);
-    this.becomeLeader(lease, start);
+    this.becomeLeader(lease, start, false);
   }
 
   private async take(previous: Lease, start: number): Promise<void> {
+    const resumed = previous.resourceVersion === this.lastWritten;
     const lease = await this.recorded(this.opts.store.replace(previous.resourceVersion, this.write(this.spec(previous.spec, this.opts.clock.now())), this.signal()));
     this.observe(lease);
-    this.becomeLeader(previous, start, lease);
+    this.becomeLeader(previous, start, resumed, lease);
   }
 
   private async renew(current: Lease, start: number): Promise<void> {
@@ -259,6 +265,7 @@ export class LeaderElector {
   }
 
   private async recorded(write: Promise<Lease>): Promise<Lease> {
+    this.opts.onWriteStart?.();
     try {
       const lease = await write;
       this.lastWritten = lease.resourceVersion;
@@ -270,7 +277,7 @@ export class LeaderElector {
     }
   }
 
-  private becomeLeader(previous: Lease, start: number, taken?: Lease): void {
+  private becomeLeader(previous: Lease, start: number, resumed: boolean, taken?: Lease): void {
     this.leading = true;
     this.knownHolder = this.opts.identity;
     this.extend(start);
@@ -280,7 +287,7 @@ export class LeaderElector {
       { identity: this.opts.identity, lease: this.opts.store.ref, previous: previous === lease ? undefined : previous.spec.holderIdentity || undefined, transitions: lease.spec.leaseTransitions ?? 0 },
       'Leadership acquired',
     );
-    this.opts.onStartedLeading(previous);
+    this.opts.onStartedLeading(previous, resumed);
   }
 
   /** A successful write started at `start`: leading is safe until start + renew_deadline. */

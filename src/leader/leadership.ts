@@ -45,6 +45,13 @@ export interface LeadershipStatus {
   readonly handedThrough: string | undefined;
 }
 
+/**
+ * A record write pending longer than this (or failed) holds further slots: they wait for the
+ * record rather than go out unrecorded, so an API-server outage leaves at most the slots sent
+ * before it was noticed in doubt (docs/adr/0007).
+ */
+export const RECORD_STALL_MS = 1_000;
+
 export class Leadership implements SlotProgress {
   private readonly opts: LeadershipOptions;
   private readonly tracker: HandOffTracker;
@@ -58,6 +65,11 @@ export class Leadership implements SlotProgress {
   private firing = true;
   private kickPending = false;
   private written = Number.NEGATIVE_INFINITY;
+  /** When the write in flight started (monotonic), if one is. */
+  private writeStartedAt: number | undefined;
+  private lastWriteOk = true;
+  /** Slots held while the record cannot be written, in firing order. */
+  private held: Array<FireEvent<DesiredFunction>> = [];
 
   constructor(opts: LeadershipOptions) {
     this.opts = opts;
@@ -73,9 +85,17 @@ export class Leadership implements SlotProgress {
       logger: opts.logger,
       ...(opts.random === undefined ? {} : { random: opts.random }),
       record: () => this.record(),
-      onStartedLeading: (lease) => this.startedLeading(lease),
+      onStartedLeading: (lease, resumed) => this.startedLeading(lease, resumed),
       onStoppedLeading: () => this.stoppedLeading(),
-      onWrite: (ok) => opts.metrics.leaseWrite(ok),
+      onWriteStart: () => {
+        this.writeStartedAt = opts.monotonic();
+      },
+      onWrite: (ok) => {
+        this.writeStartedAt = undefined;
+        this.lastWriteOk = ok;
+        opts.metrics.leaseWrite(ok);
+        if (ok) this.releaseHeld();
+      },
       onRenewFailure: () => opts.metrics.renewalFailure(),
     });
   }
@@ -111,11 +131,35 @@ export class Leadership implements SlotProgress {
   fire(event: FireEvent<DesiredFunction>): void {
     if (!this.leading || this.invoker === undefined) return;
     if (event.nominal <= this.floor) return;
-    if (event.missedFrom !== undefined && event.missedFrom <= this.floor) {
-      this.invoker.fire({ ...event, missedFrom: Math.floor(this.floor) + 1 });
+    const clipped = event.missedFrom !== undefined && event.missedFrom <= this.floor ? { ...event, missedFrom: Math.floor(this.floor) + 1 } : event;
+    if (!this.recordHealthy() || this.held.length > 0) {
+      this.tracker.opened(clipped.nominal);
+      this.held.push(clipped);
       return;
     }
-    this.invoker.fire(event);
+    this.invoker.fire(clipped);
+  }
+
+  /** True unless the last write of the record failed or has been pending for RECORD_STALL_MS. */
+  private recordHealthy(): boolean {
+    if (!this.lastWriteOk) return false;
+    return this.writeStartedAt === undefined || this.opts.monotonic() - this.writeStartedAt < RECORD_STALL_MS;
+  }
+
+  /** Fires the held slots (late), once the record could be written again. */
+  private releaseHeld(): void {
+    if (this.held.length === 0 || !this.leading || this.invoker === undefined) return;
+    const held = this.held;
+    this.held = [];
+    for (const event of held) {
+      this.tracker.cancel(event.nominal);
+      this.invoker.fire(event);
+    }
+  }
+
+  /** SlotProgress: a slot waiting for its jitter offset or a connection goes out only while leading. */
+  mayStart(): boolean {
+    return this.leading;
   }
 
   /** Stops firing; the Lease is still renewed (with the record) until stop(). */
@@ -153,8 +197,16 @@ export class Leadership implements SlotProgress {
     return { [HANDED_THROUGH_ANNOTATION]: new Date(through).toISOString() };
   }
 
-  private startedLeading(previous: Lease): void {
-    const handed = readHandedThrough(previous.annotations);
+  private startedLeading(previous: Lease, resumed: boolean): void {
+    let handed = readHandedThrough(previous.annotations);
+    if (resumed) {
+      // nobody led since this process's last write: what it knows it handed over is exact, and
+      // newer than the record when the last writes failed (an API-server outage)
+      const mine = this.tracker.handedThrough();
+      if (mine !== undefined && (handed === undefined || mine > handed)) handed = mine;
+    }
+    this.held = [];
+    this.lastWriteOk = true;
     const now = this.opts.clock.now();
     this.tracker.reset(handed);
     this.written = handed ?? Number.NEGATIVE_INFINITY;

@@ -207,3 +207,67 @@ describe('configuration: leader election', () => {
     expect(issues({ ...base, POD_NAMESPACE: 'Bad_NS', lease_name: 'UPPER', POD_NAME: 'p' }).map((i) => i.split(':')[0])).toEqual(['lease_name=UPPER', 'POD_NAMESPACE=Bad_NS']);
   });
 });
+
+describe('configuration: token_source', () => {
+  const iam = { gateway_url: 'http://gw:8080', system_issuer: 'https://gw.example.com' };
+  const issues = (env: Record<string, string>): string[] => {
+    try {
+      parseConfig(env);
+    } catch (err) {
+      if (err instanceof ConfigError) return err.issues.map((i) => `${i.variable}=${String(i.value)}: ${i.expected}`);
+      throw err;
+    }
+    return [];
+  };
+
+  it('should default to the projected token file', () => {
+    const auth = parseConfig(iam).auth;
+    expect(auth.mode === 'iam' && auth.tokenSource !== 'kubernetes' ? auth.tokenFile : undefined).toBe('/var/secrets/tokens/openfaas-token');
+    expect(parseConfig({ ...iam, token_source: 'file' }).auth).toEqual(parseConfig(iam).auth);
+  });
+
+  it('should mint tokens for token_service_account with token_source=kubernetes, without a token directory on disk', () => {
+    const env = { ...iam, token_source: 'kubernetes', token_service_account: 'tenant-a/cron-cron-connector', token_mount_path: join(dir, 'nope') };
+    const c = loadConfig(env);
+    expect(c.auth).toEqual({
+      mode: 'iam',
+      systemIssuer: 'https://gw.example.com',
+      tokenUrl: 'http://gw:8080/oauth/token',
+      tokenSource: 'kubernetes',
+      serviceAccount: { namespace: 'tenant-a', name: 'cron-cron-connector' },
+    });
+    expect(c.warnings).toEqual(['token_mount_path is ignored because token_source=kubernetes (the token is minted with the TokenRequest API).']);
+  });
+
+  it('should require token_service_account with token_source=kubernetes and check its shape', () => {
+    expect(issues({ ...iam, token_source: 'kubernetes' })).toEqual([
+      'token_service_account=undefined: <namespace>/<name> of the ServiceAccount to mint tokens for, such as openfaas/cron-connector: the ServiceAccount whose subject (system:serviceaccount:<namespace>:<name>) your IAM Role names (required with token_source=kubernetes)',
+    ]);
+    const bad = (value: string): string => issues({ ...iam, token_source: 'kubernetes', token_service_account: value })[0] ?? '';
+    expect(bad('cron-connector')).toMatch(/^token_service_account=cron-connector: <namespace>\/<name> \(one "\/"\), such as openfaas\/cron-connector/);
+    expect(bad('a/b/c')).toContain('(one "/")');
+    expect(bad('/cron')).toContain('(one "/")');
+    expect(bad('Tenant_A/cron')).toContain('where the namespace is a Kubernetes namespace name');
+    expect(bad('tenant-a/Cron')).toContain('where the name is a Kubernetes object name');
+    expect(bad('system:serviceaccount:tenant-a:cron')).toBe('token_service_account=system:serviceaccount:tenant-a:cron: <namespace>/<name>, not a subject: write tenant-a/cron');
+  });
+
+  it('should refuse an unknown token_source, saying what each value does', () => {
+    expect(issues({ ...iam, token_source: 'kubeconfig' })).toEqual([
+      'token_source=kubeconfig: file (the projected ServiceAccount token at token_mount_path, in a Pod) or kubernetes (a token minted with the TokenRequest API through KUBECONFIG, e.g. from a laptop)',
+    ]);
+  });
+
+  it('should warn about variables the chosen source ignores', () => {
+    expect(parseConfig({ ...iam, token_service_account: 'openfaas/cron' }).warnings).toEqual([
+      'token_service_account is ignored because token_source=file (the projected token at token_mount_path is used).',
+    ]);
+    expect(parseConfig({ gateway_url: 'http://gw:8080', token_source: 'kubernetes' }).warnings).toEqual([
+      'token_source=kubernetes is ignored: it needs IAM mode (set system_issuer).',
+    ]);
+  });
+
+  it('should still check the token directory on disk with token_source=file', () => {
+    expect(issuesOf({ ...iam, token_source: 'file', token_mount_path: join(dir, 'nope') })).toEqual(['token_mount_path']);
+  });
+});

@@ -55,6 +55,18 @@ function replica(store: FakeLeaseStore, clock: Clock & { monotonic(): number }, 
   return r;
 }
 
+/** Replica a creates the Lease and leads; then b starts, as a standby. */
+async function leaderAndStandby(): Promise<{ clock: ManualClock; store: FakeLeaseStore; a: Replica; b: Replica }> {
+  const clock = new ManualClock(T0);
+  const store = new FakeLeaseStore(clock);
+  const a = replica(store, clock, 'a');
+  a.elector.start();
+  await clock.advanceAsync(0);
+  const b = replica(store, clock, 'b');
+  b.elector.start();
+  return { clock, store, a, b };
+}
+
 describe('leader election', () => {
   it('should create the Lease when there is none, lead at once, and renew every retry_period', async () => {
     const clock = new ManualClock(T0);
@@ -77,13 +89,7 @@ describe('leader election', () => {
   });
 
   it('should leave a held Lease alone while its holder renews, and follow the holder', async () => {
-    const clock = new ManualClock(T0);
-    const store = new FakeLeaseStore(clock);
-    const a = replica(store, clock, 'a');
-    a.elector.start();
-    await clock.advanceAsync(0);
-    const b = replica(store, clock, 'b');
-    b.elector.start();
+    const { clock, store, b } = await leaderAndStandby();
     await clock.advanceAsync(60_000);
     expect(b.elector.canLead()).toBe(false);
     expect(b.elector.role).toBe('standby');
@@ -189,13 +195,7 @@ describe('leader election', () => {
   });
 
   it('should release the Lease on stop, so a standby takes over within retry_period', async () => {
-    const clock = new ManualClock(T0);
-    const store = new FakeLeaseStore(clock);
-    const a = replica(store, clock, 'a');
-    a.elector.start();
-    await clock.advanceAsync(0);
-    const b = replica(store, clock, 'b');
-    b.elector.start();
+    const { clock, store, a, b } = await leaderAndStandby();
     await clock.advanceAsync(5_000);
     a.record = { 'cron.openfaas.com/handed-through': 'final' };
     await a.elector.stop(1_000);

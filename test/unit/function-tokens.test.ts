@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FunctionTokens } from '../../src/auth/function-tokens.ts';
+import { FileSubjectToken } from '../../src/auth/subject-token.ts';
 import { TokenExchangeError } from '../../src/errors.ts';
 import { flushMicrotasks } from '../helpers/async.ts';
 import { FakeDispatcher } from '../helpers/fake-dispatcher.ts';
@@ -35,7 +36,7 @@ function setup() {
   const http = new FakeDispatcher();
   const outcomes: boolean[] = [];
   const tokens = new FunctionTokens({
-    tokenFile,
+    subjectToken: new FileSubjectToken(tokenFile),
     tokenUrl: 'http://gateway.openfaas:8080/oauth/token',
     systemIssuer: SYSTEM_ISSUER,
     dispatcher: http.dispatcher,

@@ -10,6 +10,7 @@ import { SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { GRANT_TYPE, ID_TOKEN_TYPE } from '../../src/auth/exchange.ts';
 import { IamCredentials } from '../../src/auth/iam.ts';
+import { FileSubjectToken } from '../../src/auth/subject-token.ts';
 import { readProjectedToken } from '../../src/auth/token-file.ts';
 import { TokenExchangeError } from '../../src/errors.ts';
 import { flushMicrotasks, isSettled } from '../helpers/async.ts';
@@ -91,7 +92,7 @@ async function setup(opts: { tokenFile?: string } = {}): Promise<Setup> {
   const projected = opts.tokenFile === undefined ? await project(tokenFile) : '';
   const issued: string[] = [];
   const creds = new IamCredentials({
-    tokenFile,
+    subjectToken: new FileSubjectToken(tokenFile),
     tokenUrl: `${GATEWAY}/oauth/token`,
     systemIssuer: SYSTEM_ISSUER,
     dispatcher: http.dispatcher,

@@ -68,7 +68,7 @@ function replica(store: FakeLeaseStore, base: ManualClock, name: string, functio
     metrics,
     maxInflight: 64,
     upstreamTimeoutMs: 60_000,
-    progress: { opened: (n) => ref.leadership?.opened(n), handed: (n) => ref.leadership?.handed(n) },
+    progress: { opened: (n) => ref.leadership?.opened(n), handed: (n) => ref.leadership?.handed(n), mayStart: () => ref.leadership?.mayStart() ?? false },
   });
   const scheduler = new Scheduler<DesiredFunction>({ clock, onFire: (e) => ref.leadership?.fire(e) });
   const leadership = new Leadership({
@@ -213,5 +213,60 @@ describe('leadership: once per slot across fail-over', () => {
     // from then on, every function on time
     await clock.advanceAsync(1_000);
     expect(b.client.calls.filter((c) => c.at === T0 + 23_000).map((c) => c.req.name).toSorted()).toEqual(['all', 'latest', 'none', 'recent']);
+  });
+
+  it('should hold slots while the record cannot be written, and send them once it can, still leading', async () => {
+    const clock = new ManualClock(T0);
+    const store = new FakeLeaseStore(clock);
+    const fns = [cronFunction('tick', '* * * * * *')];
+    const a = replica(store, clock, 'a', fns);
+    await clock.advanceAsync(2_500); // slots 1, 2 sent and recorded
+    store.down = true;
+    // 6.5 s: slot 3 goes out before the outage is noticed (the slot in doubt); its record fails,
+    // so 4..6 are held
+    await clock.advanceAsync(4_000);
+    expect(sentSlots(a)).toEqual(['tick@1', 'tick@2', 'tick@3']);
+    expect(a.leadership.leading).toBe(true);
+    store.down = false;
+    await clock.advanceAsync(2_000); // the next write succeeds: 4..6 go out late, 7 and 8 on time
+    expect(sentSlots(a)).toEqual(range(1, 8).map((n) => `tick@${n}`));
+    const late = a.client.calls.filter((c) => c.req.scheduledAt >= T0 + 4_000 && c.req.scheduledAt <= T0 + 6_000);
+    expect(late.map((c) => c.at > T0 + 6_500)).toEqual([true, true, true]);
+  });
+
+  it('should resume from what it handed over itself when it takes its own Lease back after an outage', async () => {
+    const clock = new ManualClock(T0);
+    const store = new FakeLeaseStore(clock);
+    const fns = [cronFunction('tick', '* * * * * *')];
+    const a = replica(store, clock, 'a', fns);
+    await clock.advanceAsync(1_500);
+    // the outage begins just after slot 2 is sent, before its record is written
+    await clock.advanceAsync(500);
+    store.down = true;
+    await clock.advanceAsync(20_000);
+    expect(a.leadership.leading).toBe(false);
+    expect(store.lease?.annotations[HANDED_THROUGH_ANNOTATION]).toBe('2026-12-02T08:00:01.000Z');
+    store.down = false;
+    await clock.advanceAsync(3_000);
+    expect(a.leadership.leading).toBe(true);
+    const sent = sentSlots(a);
+    expect(new Set(sent).size).toBe(sent.length);
+    expect(sent.toSorted()).toEqual(range(1, 25).map((n) => `tick@${n}`).toSorted());
+  });
+
+  it('should not send a slot waiting out its jitter once it no longer leads; the next leader runs it', async () => {
+    const clock = new ManualClock(T0);
+    const store = new FakeLeaseStore(clock);
+    const fns = [cronFunction('slow', '*/30 * * * * *', { 'com.openfaas.cron.jitter': '1h' })];
+    const offset = fns[0]?.jitterOffsetMs ?? 0;
+    expect(offset).toBeGreaterThan(30_000);
+    const a = replica(store, clock, 'a', fns);
+    await clock.advanceAsync(100);
+    const b = replica(store, clock, 'b', fns);
+    await clock.advanceAsync(30_000); // slot 30 fired by a, waiting for its offset
+    crash(store, a); // a can no longer renew; its scheduler stops
+    await clock.advanceAsync(offset + 1_000);
+    expect(sentSlots(a)).toEqual([]);
+    expect(sentSlots(b)).toContain('slow@30');
   });
 });

@@ -6,12 +6,19 @@ import { check, type Check } from './report.ts';
 export type ConfigOutcome = { readonly ok: true; readonly config: Config; readonly check: Check } | { readonly ok: false; readonly check: Check };
 
 export function authLabel(auth: AuthConfig): string {
+  if (auth.mode === 'iam' && auth.tokenSource === 'kubernetes') {
+    return `IAM mode (system_issuer ${auth.systemIssuer}, token_source kubernetes for ServiceAccount ${auth.serviceAccount.namespace}/${auth.serviceAccount.name})`;
+  }
   if (auth.mode === 'iam') return `IAM mode (system_issuer ${auth.systemIssuer})`;
   if (auth.mode === 'basic') return `basic-auth mode (secret_mount_path ${auth.secretMountPath})`;
   return 'no-auth mode';
 }
 
 function authDetails(auth: AuthConfig): string[] {
+  if (auth.mode === 'iam' && auth.tokenSource === 'kubernetes') {
+    const sa = `${auth.serviceAccount.namespace}/${auth.serviceAccount.name}`;
+    return [`ServiceAccount token: minted with the TokenRequest API for ${sa} (audience system_issuer), through the kubeconfig (KUBECONFIG, ~/.kube/config, else in-cluster)`, `token_url: ${auth.tokenUrl}`];
+  }
   if (auth.mode === 'iam') return [`token file: ${auth.tokenFile}`, `token_url: ${auth.tokenUrl}`];
   if (auth.mode === 'basic') return [`basic-auth files: ${auth.secretMountPath}/basic-auth-user, ${auth.secretMountPath}/basic-auth-password`];
   return ['no credentials are sent: set system_issuer for IAM, or basic_auth=true for basic auth'];

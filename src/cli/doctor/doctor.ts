@@ -13,6 +13,7 @@ import { checkConfiguration } from './config-check.ts';
 import { discover } from './discovery.ts';
 import { discoveryChecks } from './discovery-checks.ts';
 import { checkExchange } from './exchange-check.ts';
+import { checkLease } from './lease-check.ts';
 import { CHECK_NAMES, skipped, type Check, type DoctorReport, type NamespaceReport } from './report.ts';
 import { checkProjectedToken } from './token-check.ts';
 
@@ -39,10 +40,11 @@ async function credentialSteps(config: Config, agent: Agent, now: () => number):
     const credentials = auth.mode === 'basic' ? new BasicAuthCredentials(auth.secretMountPath) : noCredentials;
     return { checks: [skipped('projected-token', why), skipped('token-exchange', why)], credentials, extra: {} };
   }
-  const token = await checkProjectedToken(auth, now());
+  const token = await checkProjectedToken(auth, now(), { timeoutMs: config.rebuildTimeoutMs });
   const report = token.report === undefined ? {} : { token: token.report };
   if (token.token === undefined) {
-    return { checks: [token.check, skipped('token-exchange', 'no projected token')], credentials: 'no access token', extra: report };
+    const why = auth.tokenSource === 'kubernetes' ? 'no ServiceAccount token (TokenRequest failed)' : 'no projected token';
+    return { checks: [token.check, skipped('token-exchange', why)], credentials: 'no access token', extra: report };
   }
   const exchange = await checkExchange({ dispatcher: agent, auth, token: token.token, timeoutMs: config.rebuildTimeoutMs, now });
   const policies = exchange.policies === undefined ? {} : { policies: exchange.policies };
@@ -85,14 +87,17 @@ function finish(checks: readonly Check[], parts: ReportParts = {}): DoctorReport
 export async function diagnose(deps: DoctorDeps): Promise<DoctorReport> {
   const configured = checkConfiguration(deps.env);
   if (!configured.ok) {
-    return finish([configured.check, ...CHECK_NAMES.slice(1).map((n) => skipped(n, 'the configuration is invalid'))]);
+    const later = CHECK_NAMES.slice(1).filter((n) => n !== 'leader-election');
+    return finish([configured.check, ...later.map((n) => skipped(n, 'the configuration is invalid'))]);
   }
   const config = configured.config;
   const agent = new Agent({ connections: 8 });
   try {
     const creds = await credentialSteps(config, agent, deps.now);
     const found = await discoverySteps(config, agent, creds.credentials, deps.now);
-    return finish([configured.check, ...creds.checks, ...found.checks], {
+    const le = config.leaderElection;
+    const lease = le === undefined ? [] : [await checkLease(le, Math.min(config.rebuildTimeoutMs, le.renewDeadlineMs), deps.now)];
+    return finish([configured.check, ...creds.checks, ...found.checks, ...lease], {
       gateway: config.gatewayUrl,
       auth: config.auth.mode,
       ...creds.extra,

@@ -6,7 +6,8 @@
  */
 import type { Diagnosis as CauseAndFix } from '../../diagnosis.ts';
 
-export const CHECK_NAMES = ['configuration', 'projected-token', 'token-exchange', 'namespaces', 'functions', 'schedules'] as const;
+/** leader-election is reported only when leader_election is on. */
+export const CHECK_NAMES = ['configuration', 'projected-token', 'token-exchange', 'namespaces', 'functions', 'schedules', 'leader-election'] as const;
 
 export type CheckName = (typeof CHECK_NAMES)[number];
 
@@ -59,9 +60,15 @@ export interface NamespaceReport {
   readonly functions: readonly FunctionReport[];
 }
 
-/** Claims of the projected token: never the token or its signature. */
+/**
+ * Claims of the ServiceAccount token: never the token or its signature. token_source=file: `file`;
+ * token_source=kubernetes: `source: 'kubernetes'` and the `serviceAccount` it was minted for.
+ */
 export interface TokenReport {
-  readonly file: string;
+  readonly file?: string;
+  readonly source?: 'kubernetes';
+  /** `<namespace>/<name>` (token_source=kubernetes). */
+  readonly serviceAccount?: string;
   readonly iss?: string;
   readonly sub?: string;
   readonly aud?: readonly string[];
