@@ -1,12 +1,12 @@
 /**
  * The Kubernetes API through @kubernetes/client-node: `KubeConfig.loadFromDefault()` (KUBECONFIG,
- * ~/.kube/config, else in-cluster), its CoordinationV1Api for the Lease and CoreV1Api for
- * TokenRequest. The library is loaded only when a feature needs it (leader election,
+ * ~/.kube/config, else in-cluster), and its CoordinationV1Api for the Lease (TokenRequest is in
+ * token-request.ts). The library is loaded only when a feature needs it (leader election,
  * token_source=kubernetes), so a plain single-replica connector does not pay for it. Errors come
  * out as KubeApiError with the status and a diagnosis; nothing the API server answers is quoted
  * beyond a Status body's reason and (scrubbed) message.
  */
-import type { ConfigurationOptions, CoordinationV1Api, CoreV1Api, KubeConfig, V1Lease } from '@kubernetes/client-node';
+import type { ConfigurationOptions, CoordinationV1Api, KubeConfig, V1Lease } from '@kubernetes/client-node';
 import { kubeApiFailure, type KubeRequestContext } from '../diagnosis.ts';
 import { describeError, KubeApiError } from '../errors.ts';
 import type { Lease, LeaseStore, LeaseWrite } from '../leader/lease.ts';
@@ -211,5 +211,3 @@ export class KubeLeaseStore implements LeaseStore {
     }
   }
 }
-
-export type { CoreV1Api };

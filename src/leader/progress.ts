@@ -18,8 +18,6 @@ export function readHandedThrough(annotations: Readonly<Record<string, string>>)
 export class HandOffTracker implements SlotProgress {
   /** Slots taken on and not yet handed, by nominal time (held ones included). */
   private readonly open = new Map<number, number>();
-  /** The latest slot actually handed over (sent or settled) in this term. */
-  private sent = Number.NEGATIVE_INFINITY;
   private readonly firedThrough: () => number;
   /** The latest instant known to be settled, if nothing before it were still open. */
   private settled = Number.NEGATIVE_INFINITY;
@@ -34,7 +32,6 @@ export class HandOffTracker implements SlotProgress {
   /** Starts over from the previous leader's record (undefined: none). */
   reset(previous: number | undefined): void {
     this.open.clear();
-    this.sent = Number.NEGATIVE_INFINITY;
     this.settled = previous ?? Number.NEGATIVE_INFINITY;
     this.reported = this.settled;
   }
@@ -48,12 +45,6 @@ export class HandOffTracker implements SlotProgress {
     if (left > 0) this.open.set(nominal, left);
     else this.open.delete(nominal);
     if (nominal > this.settled) this.settled = nominal;
-    if (nominal > this.sent) this.sent = nominal;
-  }
-
-  /** The latest slot handed over in this term (-Infinity: none). */
-  get latestHanded(): number {
-    return this.sent;
   }
 
   /** A slot opened and then given back unsent (it is opened again when it is fired). */
@@ -66,13 +57,6 @@ export class HandOffTracker implements SlotProgress {
   /** Every slot up to `instant` is settled, apart from those still open (a take-over's catch-up). */
   settledThrough(instant: number): void {
     if (instant > this.settled) this.settled = instant;
-  }
-
-  /** Slots taken on and not yet handed. */
-  get pending(): number {
-    let n = 0;
-    for (const count of this.open.values()) n += count;
-    return n;
   }
 
   /** The record's instant now (undefined: nothing settled yet). */
