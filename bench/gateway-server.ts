@@ -11,7 +11,8 @@
  *   once per change; an invocation is timestamped first thing in the request listener
  *   (`performance.timeOrigin + performance.now()` anchored to `Date.now()`, plus `Date.now()`
  *   itself for the never-early check),
- *   recorded with its `X-Cron-Scheduled-Time`, and answered 200 at once.
+ *   recorded with its `X-Cron-Scheduled-Time`, `X-Cron-Attempt` and `X-Cron-Execution-Id`, and
+ *   answered 200 at once.
  * - The harness drives it over IPC: populations of functions, schedule churn, per-pass function
  *   churn, and taking the records.
  */
@@ -61,7 +62,7 @@ let inv = emptyRecords();
 let perSlot = new Map<number, number>();
 
 function emptyRecords(): InvocationRecords {
-  return { path: [], at: [], wall: [], nominal: [], attempt: [], total: 0, early: 0, retries: 0, maxLatenessMs: 0, naiveTotal: 0, naiveEarly: 0 };
+  return { path: [], at: [], wall: [], nominal: [], attempt: [], execId: [], total: 0, early: 0, retries: 0, maxLatenessMs: 0, naiveTotal: 0, naiveEarly: 0 };
 }
 
 function expression(spec: ScheduleSpec, index: number, alternative: boolean): string {
@@ -296,6 +297,8 @@ function onInvoke(req: IncomingMessage, res: ServerResponse, at: number, wall: n
     inv.wall.push(wall);
     inv.nominal.push(nominal);
     inv.attempt.push(attempt);
+    const id = req.headers['x-cron-execution-id'];
+    inv.execId.push(typeof id === 'string' ? id : '');
   }
   res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 2 });
   res.end('ok');

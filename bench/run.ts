@@ -2,7 +2,7 @@
  * `npm run bench` → `npm run build && node bench/run.ts`: runs every scenario against the built
  * connector and writes BENCHMARKS.md and bench/results.json.
  *
- *   node bench/run.ts                     full run (about 25 minutes on 2 cores), writes both files
+ *   node bench/run.ts                     full run (about 35 minutes on 2 cores), writes both files
  *   node bench/run.ts --smoke             every scenario at a tiny size, once (seconds); writes nothing
  *   node bench/run.ts --only=lateness,idle   some scenarios; writes nothing unless --out/--json
  *   --out=FILE    write the Markdown report there     --json=FILE   write the raw results there
@@ -66,7 +66,7 @@ if (render !== undefined) {
   const merged: SuiteResults = { ...saved };
   for (const name of only) Object.assign(merged, { [name]: fresh[name] });
   const reruns = [...(saved.reruns ?? []), { scenarios: only, at: fresh.startedAt, loadAtStart: fresh.loadAtStart, revision: fresh.machine.revision }];
-  const early = neverEarly(merged.lateness, merged.throughput, merged.idle, merged.churn, merged.schedules);
+  const early = neverEarly(merged.lateness, merged.throughput, merged.idle, merged.churn, merged.schedules, merged.ha);
   results = { ...merged, reruns, neverEarly: early, targets: judge({ ...merged, neverEarly: early }) };
 } else {
   results = await runSuite({ mode: smoke ? 'smoke' : 'full', only, log });

@@ -12,13 +12,14 @@ import type { Summary } from './lib/stats.ts';
 import { runCalibration, type CalibrationResult } from './scenarios/calibration.ts';
 import { FULL_CHURN, runChurn, SMOKE_CHURN, type ChurnResult } from './scenarios/churn.ts';
 import { FULL_DISCOVERY, runDiscovery, SMOKE_DISCOVERY, type DiscoveryResult } from './scenarios/discovery.ts';
+import { FULL_HA, runHa, SMOKE_HA, type HaResult } from './scenarios/ha.ts';
 import { FULL_IDLE, runIdle, SMOKE_IDLE, type IdleResult } from './scenarios/idle.ts';
 import { FULL_SIZES, runLateness, SMOKE_SIZES, type LatenessResult } from './scenarios/lateness.ts';
 import { FULL_SCHEDULES, runSchedules, SMOKE_SCHEDULES, type SchedulesResult } from './scenarios/schedules-poll.ts';
 import { FULL_STEPS, runThroughput, SMOKE_STEPS, type ThroughputResult } from './scenarios/throughput.ts';
 
 export type Mode = 'full' | 'smoke';
-export const SCENARIOS = ['calibration', 'lateness', 'throughput', 'discovery', 'idle', 'churn', 'schedules'] as const;
+export const SCENARIOS = ['calibration', 'lateness', 'throughput', 'discovery', 'idle', 'churn', 'schedules', 'ha'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface SuiteOptions {
@@ -60,6 +61,7 @@ export interface SuiteResults {
   readonly idle?: IdleResult;
   readonly churn?: ChurnResult;
   readonly schedules?: SchedulesResult;
+  readonly ha?: HaResult;
   /** Every connector invocation of the run, and those whose arrival (Date.now()) preceded their nominal time. */
   readonly neverEarly: { readonly invocations: number; readonly early: number; readonly naiveInvocations: number; readonly naiveEarly: number };
   readonly targets: readonly TargetRow[];
@@ -92,6 +94,7 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteResults> {
     const idle = want('idle') ? await runIdle(gw, full ? FULL_IDLE : SMOKE_IDLE, log) : undefined;
     const churn = want('churn') ? await runChurn(gw, full ? FULL_CHURN : SMOKE_CHURN, log) : undefined;
     const schedules = want('schedules') ? await runSchedules(gw, full ? FULL_SCHEDULES : SMOKE_SCHEDULES, log) : undefined;
+    const ha = want('ha') ? await runHa(gw, full ? FULL_HA : SMOKE_HA, log) : undefined;
     await gw.anchor();
     const ticks1 = cpuTicks();
     const partial = {
@@ -110,7 +113,8 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteResults> {
       ...(idle === undefined ? {} : { idle }),
       ...(churn === undefined ? {} : { churn }),
       ...(schedules === undefined ? {} : { schedules }),
-      neverEarly: neverEarly(lateness, throughput, idle, churn, schedules),
+      ...(ha === undefined ? {} : { ha }),
+      neverEarly: neverEarly(lateness, throughput, idle, churn, schedules, ha),
     };
     return { ...partial, targets: judge(partial) };
   } finally {
@@ -124,6 +128,7 @@ export function neverEarly(
   idle: IdleResult | undefined,
   churn: ChurnResult | undefined,
   schedules?: SchedulesResult,
+  ha?: HaResult,
 ): SuiteResults['neverEarly'] {
   let invocations = 0;
   let early = 0;
@@ -155,6 +160,10 @@ export function neverEarly(
   if (schedules !== undefined) {
     invocations += schedules.invocations;
     early += schedules.early;
+  }
+  if (ha !== undefined) {
+    invocations += ha.invocations;
+    early += ha.early;
   }
   return { invocations, early, naiveInvocations, naiveEarly };
 }
@@ -317,6 +326,7 @@ export function judge(r: Omit<SuiteResults, 'targets'>): TargetRow[] {
       met: verdict(none !== undefined && polled.length > 0 && polled.every((p) => delta(p) <= 1) && allFired),
     });
   }
+  if (r.ha !== undefined) rows.push(...haTargets(r.ha, verdict));
   rows.push({
     target: 'Never early: no invocation before its nominal time',
     measured: `${r.neverEarly.early} early of ${r.neverEarly.invocations.toLocaleString('en-US')} invocations`,
@@ -325,4 +335,60 @@ export function judge(r: Omit<SuiteResults, 'targets'>): TargetRow[] {
     met: verdict(r.neverEarly.early === 0),
   });
   return rows;
+}
+
+/** The election durations as the report states them: "lease_duration 15s, renew_deadline 10s, retry_period 2s (the defaults)". */
+export function electionText(e: HaResult['config']['election']): string {
+  const d = (ms: number): string => (ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`);
+  return `lease_duration ${d(e.leaseDurationMs)}, renew_deadline ${d(e.renewDeadlineMs)}, retry_period ${d(e.retryPeriodMs)}${e.defaults ? ' (the defaults)' : ''}`;
+}
+
+/** The targets of the "Tests and figures" issue for leader election (issue 10). */
+function haTargets(ha: HaResult, verdict: (ok: boolean) => boolean | undefined): TargetRow[] {
+  const c = ha.config;
+  const e = c.election;
+  const failoverBound = e.leaseDurationMs + e.retryPeriodMs + 1000;
+  const handOverBound = e.retryPeriodMs + 1000;
+  const { kill, term } = ha;
+  const complete = (p: HaResult['kill']): string => (p.rounds.length === p.planned ? '' : ` (only ${p.rounds.length} of ${p.planned} rounds: ${p.error ?? 'stopped'})`);
+  const setup = `${c.replicas} replicas, ${c.functions} functions on \`* * * * * *\`, ${electionText(e)}`;
+  const standby = ha.windows.flatMap((w) => w.standbyCpuPct).filter((v) => Number.isFinite(v));
+  const maxStandby = standby.length === 0 ? Number.NaN : Math.max(...standby);
+  return [
+    {
+      target: `HA, kill -9 of the leader, ${kill.planned} rounds (${setup}): no slot sent twice (execution ids seen more than once: 0)`,
+      measured: `${kill.duplicates} duplicate execution ids among ${kill.invocations.toLocaleString('en-US')} invocations; ${kill.missed} of ${kill.slots.toLocaleString('en-US')} slots missed, ${kill.caughtUp} run late by the catch-up${complete(kill)}`,
+      baseline: 'n/a',
+      bound: '',
+      met: verdict(kill.duplicates === 0 && kill.rounds.length === kill.planned),
+    },
+    {
+      target: `HA, kill -9: fail-over (kill → first invocation of the next leader, at the gateway) ≤ lease_duration + retry_period + 1 s = ${fmtMs(failoverBound)}`,
+      measured: `max ${fmtMs(kill.timeMs.max)}, p50 ${fmtMs(kill.timeMs.p50)} over ${kill.timeMs.count} rounds${complete(kill)}`,
+      baseline: 'n/a',
+      bound: '',
+      met: verdict(kill.timeMs.max <= failoverBound && kill.rounds.length === kill.planned),
+    },
+    {
+      target: `HA, SIGTERM to the leader, ${term.planned} rounds: no slot missed, none sent twice`,
+      measured: `${term.missed} of ${term.slots.toLocaleString('en-US')} slots missed, ${term.duplicates} duplicate execution ids among ${term.invocations.toLocaleString('en-US')} invocations${complete(term)}`,
+      baseline: 'n/a',
+      bound: '',
+      met: verdict(term.missed === 0 && term.duplicates === 0 && term.rounds.length === term.planned),
+    },
+    {
+      target: `HA, SIGTERM: hand-over (Lease released → first invocation of the next leader) ≤ retry_period + 1 s = ${fmtMs(handOverBound)}`,
+      measured: `max ${fmtMs(term.timeMs.max)}, p50 ${fmtMs(term.timeMs.p50)} over ${term.timeMs.count} rounds${complete(term)}`,
+      baseline: 'n/a',
+      bound: '',
+      met: verdict(term.timeMs.max <= handOverBound && term.rounds.length === term.planned),
+    },
+    {
+      target: `HA: a standby's CPU ≤ 1% of one core (${c.windowMs / 1000} s windows)`,
+      measured: `max ${Number.isFinite(maxStandby) ? maxStandby.toFixed(2) : '–'}% (${ha.windows.map((w) => `${w.schedule === '* * * * * *' ? 'every-second' : 'minute'} functions: ${w.standbyCpuPct.map((v) => `${v.toFixed(2)}%`).join(', ') || '–'}`).join('; ')})`,
+      baseline: 'n/a',
+      bound: '',
+      met: verdict(Number.isFinite(maxStandby) && maxStandby <= 1 && ha.windows.every((w) => w.error === undefined)),
+    },
+  ];
 }

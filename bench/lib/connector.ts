@@ -21,7 +21,18 @@ export const IMAGE_NODE_FLAGS: readonly string[] = process.env['BENCH_IMAGE_FLAG
 
 export const CONNECTOR_ENTRY = process.env['BENCH_CONNECTOR'] ?? fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
-const MARKERS = ['Discovery complete', '"level":"warn"', '"level":"error"', '"level":"fatal"', 'Access token obtained', 'Stopped'];
+const MARKERS = [
+  'Discovery complete',
+  '"level":"warn"',
+  '"level":"error"',
+  '"level":"fatal"',
+  'Access token obtained',
+  'Stopped',
+  // leader election (the ha scenario); `Leadership lost` is a warning
+  'Leadership acquired',
+  'Following leader',
+  'Lease released',
+];
 
 export type LogLine = Record<string, unknown> & { readonly msg?: string; /** Date.now() when the harness read it. */ readonly rx: number };
 
@@ -172,6 +183,14 @@ export class ConnectorRun {
 
   get running(): boolean {
     return this.exit === undefined;
+  }
+
+  /** kill -9: no shutdown at all (a crash, an OOM kill, a lost node); resolves once it has exited. */
+  async kill(): Promise<ExitInfo> {
+    if (this.exit !== undefined) return this.exit;
+    this.stopping = true;
+    this.child.kill('SIGKILL');
+    return await this.exited;
   }
 
   async stop(timeoutMs = 10_000): Promise<ExitInfo> {

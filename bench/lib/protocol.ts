@@ -51,6 +51,8 @@ export interface InvocationRecords {
   /** X-Cron-Scheduled-Time, ms since the epoch (NaN when absent). */
   readonly nominal: number[];
   readonly attempt: number[];
+  /** X-Cron-Execution-Id ('' when absent). */
+  readonly execId: string[];
   /** Invocations from the connector. */
   total: number;
   /** Connector invocations whose Date.now() at arrival was before their nominal time. */

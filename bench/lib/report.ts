@@ -2,7 +2,8 @@
  * Renders suite results as BENCHMARKS.md. The section between the NOTES markers is written by
  * people (analysis, profiles) and is carried over from the existing file on every run.
  */
-import { fmtMs, fmtSummary, type SuiteResults } from '../suite.ts';
+import { electionText, fmtMs, fmtSummary, type SuiteResults } from '../suite.ts';
+import { CAUGHT_UP_MS, type HaPhase, type HaResult } from '../scenarios/ha.ts';
 import type { ImplFigures } from '../scenarios/lateness.ts';
 import { SLOW_MS, type SchedulesResult } from '../scenarios/schedules-poll.ts';
 import { summarize, type Summary } from './stats.ts';
@@ -221,6 +222,7 @@ export function renderMarkdown(r: SuiteResults, notes: string): string {
   }
 
   if (r.schedules !== undefined) renderSchedules(r.schedules, w);
+  if (r.ha !== undefined) renderHa(r.ha, w);
 
   w('## Never early');
   w();
@@ -236,7 +238,11 @@ export function renderMarkdown(r: SuiteResults, notes: string): string {
   w('- **Memory and CPU** of the measured process come from `/proc/<pid>/status` (VmRSS, VmHWM) and `/proc/<pid>/stat` (utime + stime), read by the harness.');
   w('- **Stdout** of the connector (JSON logs) is drained in chunks; lines are counted and only marker lines (`Discovery complete`, warnings, errors) are parsed.');
   w('- **GET /schedules under polling**: one connector process (`timezone=Europe/London`, `http_port` on a free port) serving its status endpoint to pollers in the harness process (undici, one keep-alive connection each, the next request sent as soon as the last byte of an answer arrived, no back-off after a 503) while the gateway times the invocations of one every-second function; see its section.');
-  w('- **Runs**: calibration once; lateness 3 runs per size; throughput 1 run per step; discovery 3 runs; idle and churn 1 run each (they take about one and three minutes); schedules 1 run of 5 rounds (about ten minutes). Smoke runs (`--smoke`) use tiny sizes and judge nothing.');
+  w(
+    "- **High availability** (`bench/scenarios/ha.ts`): several connector processes with `leader_election=true` (`POD_NAME` r1, r2, …; a fresh name for every replica started later, as a new Pod would have), `POD_NAMESPACE=openfaas`, `lease_name=cron-connector`, `KUBECONFIG` pointing at the Kubernetes API emulator (`test/support/kube-api.ts`, in the harness process, plain HTTP, token auth), `debug=true`, the election durations stated in its section; the same bench gateway, which also records each invocation's `X-Cron-Execution-Id` and `X-Cron-Attempt`. The leader is the Lease's `holderIdentity` in the emulator, confirmed by its own last `Leadership acquired` and an invocation since; a round starts once every other replica logged `Following leader` for it, at a random phase of the second. **Fail-over** (kill -9) = kill → the first invocation arriving at the gateway more than 100 ms after the kill (a killed process sends nothing after it); **hand-over** (SIGTERM) = the old leader's `Lease released` (its log time) → the first invocation arriving after it (it stops firing before it releases); the time the next leader took the Lease is its `Leadership acquired` log time. **Duplicates** = execution ids seen more than once among first attempts; **missed** = per function, slots between its first and last invocation that never arrived; **late** = invocations arriving more than " +
+      `${CAUGHT_UP_MS} ms after their slot (run by the next leader's catch-up). **API requests** are the emulator's request log for the Lease over a steady window: writes = create, update and patch; reads = get and list; CPU from \`/proc/<pid>/stat\` over the same window.`,
+  );
+  w('- **Runs**: calibration once; lateness 3 runs per size; throughput 1 run per step; discovery 3 runs; idle and churn 1 run each (they take about one and three minutes); schedules 1 run of 5 rounds (about ten minutes); ha 1 run (20 kill -9 rounds, 20 SIGTERM rounds and two one-minute windows, about ten minutes). Smoke runs (`--smoke`) use tiny sizes and judge nothing.');
   w('- Reproduce one scenario: `npm run build && node bench/run.ts --only=lateness` (prints the targets, writes nothing); re-run one into this report: `node bench/run.ts --only=churn --merge=bench/results.json` (or `--only=schedules`); profile the connector under a scenario: `BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" node bench/run.ts --only=discovery --no-write`; measure another build: `BENCH_CONNECTOR=/path/to/dist/main.js` (and `BENCH_REVISION` to label it); measure without the node flags of the image: `BENCH_IMAGE_FLAGS=0`.');
   w();
   w('## Notes');
@@ -246,6 +252,76 @@ export function renderMarkdown(r: SuiteResults, notes: string): string {
   w(NOTES_END);
   w();
   return out.join('\n');
+}
+
+/** The "High availability" section. */
+function renderHa(ha: HaResult, w: (line?: string) => void): void {
+  const c = ha.config;
+  const e = c.election;
+  const { kill, term } = ha;
+  const pm = (d: HaPhase['timeMs']): string => (d.count === 0 ? '–' : `${fmtMs(d.p50)} / ${fmtMs(d.max)}`);
+  const sec = (ms: number | undefined): string => (ms === undefined || !Number.isFinite(ms) ? '–' : `${(ms / 1000).toFixed(2)} s`);
+  w(`## High availability (${c.replicas} replicas, leader election)`);
+  w();
+  w(
+    `${c.replicas} connector processes with \`leader_election=true\` and ${electionText(e)}, rebuild_interval ${c.rebuildInterval}, elect a leader on a Lease in the Kubernetes API emulator; ${c.functions} functions on \`* * * * * *\` (catch-up \`all\`, the default). ${kill.planned} rounds of \`kill -9\` of the leader, then ${term.planned} rounds of SIGTERM to it (it stops firing, finishes its calls, releases the Lease); after each round a fresh replica is started in place of the old leader, so there are ${c.replicas} again before the next (${ha.replicasStarted} processes in all). Before and after the rounds, a steady window of ${c.windowMs / 1000} s counts the Kubernetes API requests and each replica's CPU, first with the functions on \`* * * * * *\`, then with them replaced by ${c.functions} functions on \`* * * * *\`. The scenario took ${Math.round(ha.durationS / 60)} min (${ha.durationS} s).`,
+  );
+  w();
+  w('| | rounds | next leader took the Lease (p50 / max) | first invocation of the next leader (p50 / max) | bound | slots missed | execution ids seen twice | invocations run late (catch-up) |');
+  w('|---|---|---|---|---|---|---|---|');
+  w(
+    `| kill -9 | ${kill.rounds.length} of ${kill.planned} | ${pm(kill.acquiredMs)} after the kill | **${pm(kill.timeMs)}** after the kill | lease_duration + retry_period + 1 s = ${fmtMs(e.leaseDurationMs + e.retryPeriodMs + 1000)} | ${kill.missed} of ${num(kill.slots)} | ${kill.duplicates} | ${num(kill.caughtUp)} |`,
+  );
+  w(
+    `| SIGTERM | ${term.rounds.length} of ${term.planned} | ${pm(term.acquiredMs)} after the SIGTERM | **${pm(term.timeMs)}** after \`Lease released\` | retry_period + 1 s = ${fmtMs(e.retryPeriodMs + 1000)} | ${term.missed} of ${num(term.slots)} | ${term.duplicates} | ${num(term.caughtUp)} |`,
+  );
+  w();
+  const drains = term.rounds.map((x) => x.drainMs ?? Number.NaN).filter((v) => Number.isFinite(v));
+  w(
+    `Over the whole run: ${num(ha.invocations)} invocations, ${ha.overall.duplicates} execution ids seen more than once${ha.overall.extraArrivals > 0 ? ` (${ha.overall.extraArrivals} extra arrivals)` : ''}, ${ha.overall.missed} of ${num(ha.overall.slots)} slots missed, ${ha.overall.retries} retries, ${ha.early} early. SIGTERM → \`Lease released\` (the drain) took ${drains.length === 0 ? '–' : `${fmtMs(Math.min(...drains))}–${fmtMs(Math.max(...drains))}`}${term.rounds.some((x) => x.exitCode !== 0) ? `; exit codes ${term.rounds.map((x) => String(x.exitCode)).join(', ')}` : ', every stopped leader exited 0'}.`,
+  );
+  w();
+  const rows = Math.max(kill.rounds.length, term.rounds.length);
+  if (rows > 0) {
+    w('Per round (times in seconds; late = invocations run by the catch-up; twice = execution ids seen a second time in the round):');
+    w();
+    w('| round | kill -9: leader → next | Lease taken | first invocation | late | twice | SIGTERM: leader → next | Lease released | Lease taken | hand-over | late | twice |');
+    w('|---|---|---|---|---|---|---|---|---|---|---|---|');
+    for (let i = 0; i < rows; i++) {
+      const k = kill.rounds[i];
+      const t = term.rounds[i];
+      const kc = k === undefined ? ['–', '–', '–', '–', '–'] : [`${k.from} → ${k.to}`, sec(k.acquiredMs), sec(k.firstMs), String(k.caughtUp), String(k.duplicates)];
+      const tc = t === undefined ? ['–', '–', '–', '–', '–', '–'] : [`${t.from} → ${t.to}`, sec(t.drainMs), sec(t.acquiredMs), sec(t.handOverMs), String(t.caughtUp), String(t.duplicates)];
+      w(`| ${i + 1} | ${[...kc, ...tc].join(' | ')} |`);
+    }
+    w();
+    w('Kill -9 times are from the kill; SIGTERM times from the SIGTERM, except the hand-over (from `Lease released`).');
+    w();
+  }
+  w('| functions | window | leader | Lease writes per minute | Lease reads per minute | 409 Conflicts | leader CPU | standby CPU |');
+  w('|---|---|---|---|---|---|---|---|');
+  for (const x of ha.windows) {
+    w(
+      x.error !== undefined
+        ? `| ${c.functions} on \`${x.schedule}\` | – | – | – | – | – | – | – (${x.error}) |`
+        : `| ${c.functions} on \`${x.schedule}\` | ${(x.windowMs / 1000).toFixed(1)} s | ${x.leader}${x.leaderChanged ? ' (changed during the window)' : ''} | **${x.writesPerMin.toFixed(1)}** (${x.writes}) | ${x.readsPerMin.toFixed(1)} (${x.reads}) | ${x.conflicts} | ${pct(x.leaderCpuPct)} | ${x.standbyCpuPct.map((v) => `${v.toFixed(2)}%`).join(', ')} |`,
+    );
+  }
+  w();
+  w('Writes are the leader\'s (renewals, each carrying the progress record); reads are the standbys\' checks of the Lease, one every retry_period × 1–1.2 each. CPU is percent of one core.');
+  if (ha.warnings.length > 0) {
+    w();
+    w(`Warnings the replicas logged: ${ha.warnings.map((x) => `\`${x.msg}\` × ${x.count}`).join(', ')}. One of each:`);
+    w();
+    for (const x of ha.warnings.slice(0, 5)) w(`- \`${x.example}\``);
+  }
+  if (ha.problems.length > 0) {
+    w();
+    w('**Problems**:');
+    w();
+    for (const p of ha.problems.slice(0, 10)) w(`- ${p}`);
+  }
+  w();
 }
 
 const signedMs = (ms: number): string => (Number.isFinite(ms) ? `${ms >= 0 ? '+' : '−'}${fmtMs(Math.abs(ms))}` : '–');
