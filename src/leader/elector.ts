@@ -317,6 +317,11 @@ export class LeaderElector {
   }
 
   private failed(err: unknown): void {
+    if (!this.leading && err instanceof KubeApiError && err.status === 409) {
+      // two standbys went for the same free Lease: the other one wrote first, and is read next time
+      this.opts.logger.debug({ lease: this.opts.store.ref }, 'Lease taken by another replica first');
+      return;
+    }
     const text = describeError(err);
     const hint = err instanceof KubeApiError ? err.hint : undefined;
     const changed = text !== this.lastFailure;

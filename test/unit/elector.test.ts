@@ -220,4 +220,22 @@ describe('leader election', () => {
     await clock.advanceAsync(2_000);
     expect(a.elector.canLead()).toBe(true);
   });
+
+  it('should take a lost race for a free Lease quietly and follow the winner', async () => {
+    const clock = new ManualClock(T0);
+    const store = new FakeLeaseStore(clock);
+    store.set({ spec: { holderIdentity: '', leaseDurationSeconds: 1, renewTime: '2026-12-02T08:00:00.000000Z', leaseTransitions: 2 }, annotations: {} });
+    store.latencyMs = 10;
+    const b = replica(store, clock, 'b');
+    const c = replica(store, clock, 'c');
+    b.elector.start();
+    c.elector.start();
+    await clock.advanceAsync(5_000);
+    const [winner, loser] = b.elector.canLead() ? [b, c] : [c, b];
+    expect(winner.elector.canLead()).toBe(true);
+    expect(loser.elector.canLead()).toBe(false);
+    expect(loser.logs.entries.filter((e) => e.level === 'warn')).toEqual([]);
+    expect(loser.logs.named('Lease taken by another replica first')).toHaveLength(1);
+    expect(loser.logs.named('Following leader')).toEqual([expect.objectContaining({ leader: winner.name })]);
+  });
 });
