@@ -335,13 +335,23 @@ export class LeaderElector {
 
   /** Clears the holder (with the final record), so a standby need not wait for lease_duration. */
   private async release(timeoutMs: number): Promise<void> {
-    const current = this.lease;
-    if (current === undefined || current.spec.holderIdentity !== this.opts.identity) return;
-    const now = this.opts.clock.now();
-    const spec: LeaseSpec = { ...current.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(now), acquireTime: microTime(now) };
+    const signal = AbortSignal.timeout(Math.max(1, timeoutMs));
+    let current = this.lease;
     try {
-      await this.recorded(this.opts.store.replace(current.resourceVersion, this.write(spec), AbortSignal.timeout(Math.max(1, timeoutMs))));
-      this.opts.logger.info({ lease: this.opts.store.ref }, 'Lease released');
+      // twice at most: a renewal cut short by stop() may have been stored all the same, which
+      // leaves this replica holding a newer version than it knows
+      for (let attempt = 1; current !== undefined && current.spec.holderIdentity === this.opts.identity; attempt++) {
+        const now = this.opts.clock.now();
+        const spec: LeaseSpec = { ...current.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(now), acquireTime: microTime(now) };
+        try {
+          await this.recorded(this.opts.store.replace(current.resourceVersion, this.write(spec), signal));
+          this.opts.logger.info({ lease: this.opts.store.ref }, 'Lease released');
+          return;
+        } catch (err) {
+          if (!(err instanceof KubeApiError && err.status === 409) || attempt === 2) throw err;
+          current = await this.opts.store.get(signal);
+        }
+      }
     } catch (err) {
       this.opts.logger.warn({ lease: this.opts.store.ref, error: describeError(err), hint: err instanceof KubeApiError ? err.hint : undefined }, 'Lease not released: a standby takes over once it expires');
     }

@@ -96,7 +96,7 @@ describe('leader election with three replicas', () => {
     const leader = leaderOf(replicas);
     const standby = replicas.find((r) => r !== leader);
     await leader?.stop('SIGTERM');
-    expect(leader?.countLogs(is('Lease released'))).toBe(1);
+    expect(leader?.countLogs(is('Lease released')), leader?.tail()).toBe(1);
     const acquired = await standby?.waitForLog(is('Leadership acquired'), 3_000, 'the standby taking over');
     expect(acquired).toBeDefined();
     const before = callsOf(w.gateway, 'tick', 'dev').length;

@@ -238,4 +238,17 @@ describe('leader election', () => {
     expect(loser.logs.named('Lease taken by another replica first')).toHaveLength(1);
     expect(loser.logs.named('Following leader')).toEqual([expect.objectContaining({ leader: winner.name })]);
   });
+
+  it('should release a Lease written behind its back while it still holds it', async () => {
+    const clock = new ManualClock(T0);
+    const store = new FakeLeaseStore(clock);
+    const a = replica(store, clock, 'a');
+    a.elector.start();
+    await clock.advanceAsync(0);
+    // a renewal stored although its answer never came back (or a kubectl annotate): a newer version
+    store.set({ spec: { ...store.lease?.spec }, annotations: { edited: 'yes' } });
+    await a.elector.stop(1_000);
+    expect(store.lease?.spec.holderIdentity).toBe('');
+    expect(a.logs.named('Lease released')).toHaveLength(1);
+  });
 });
