@@ -51,6 +51,15 @@ function roleFields(c: ExchangeContext): string[] {
   ];
 }
 
+/** A per-function token (scope=function) refused because the Policy lacks Function:Invoke. */
+const INVOKE_REFUSAL: Refusal = {
+  match: /Function:Invoke|invoke/i,
+  diagnose: () => ({
+    cause: "the IAM Policy bound to this connector does not grant Function:Invoke on the function's namespace",
+    fix: 'add Function:Invoke on that namespace to the Policy (helm: jwtAuth=true adds it on iam.resource)',
+  }),
+};
+
 const REFUSALS: readonly Refusal[] = [
   {
     match: /no policies found/i,
@@ -76,13 +85,7 @@ const REFUSALS: readonly Refusal[] = [
       details: [`system_issuer: ${c.systemIssuer}`, 'kubectl get jwtissuer -n openfaas -o yaml (spec.aud)'],
     }),
   },
-  {
-    match: /Function:Invoke|invoke/i,
-    diagnose: () => ({
-      cause: "the IAM Policy bound to this connector does not grant Function:Invoke on the function's namespace",
-      fix: 'add Function:Invoke on that namespace to the Policy (helm: jwtAuth=true adds it on iam.resource)',
-    }),
-  },
+  INVOKE_REFUSAL,
   {
     match: /jwks/i,
     diagnose: () => ({
@@ -118,6 +121,32 @@ export function exchangeRefusal(description: string, c: ExchangeContext, status?
   return {
     cause: `the gateway refused the token exchange${what === '' ? '' : ` (${what})`}`,
     fix: 'see the IAM troubleshooting section of README.md; the connector retries by itself',
+  };
+}
+
+/** The function a per-function token (scope=function, audience <namespace>:<name>) was asked for. */
+export interface FunctionTarget {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+/**
+ * Why the gateway refused a per-function token for `target`: a Policy without Function:Invoke is
+ * explained for the function's namespace (the fix names "<namespace>:*"); any other refusal as
+ * exchangeRefusal explains it.
+ */
+export function functionTokenRefusal(description: string, c: ExchangeContext, target: FunctionTarget, status?: number, oauthError?: string): Diagnosis {
+  const rule = REFUSALS.find((r) => r.match.test(description));
+  if (rule !== INVOKE_REFUSAL) return exchangeRefusal(description, c, status, oauthError);
+  const ns = target.namespace;
+  return {
+    cause: `the IAM Policy bound to this connector does not grant Function:Invoke on namespace ${ns}: with jwt_auth=true every invocation there needs a per-function token, so none of its functions can be invoked`,
+    fix: `add Function:Invoke on "${ns}:*" to the Policy (helm: jwtAuth: true adds Function:Invoke on iam.resource; list "${ns}:*" there)`,
+    details: [
+      `subject (jwt:sub): ${sub(c)}`,
+      'Policy fields to check (kubectl get policies.iam.openfaas.com -n openfaas -o yaml):',
+      `  a statement with effect Allow, action Function:Invoke and a resource matching "${ns}:${target.name}" (e.g. "${ns}:*")`,
+    ],
   };
 }
 

@@ -13,9 +13,38 @@
  */
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock.ts';
-import { exchangeToken } from './exchange.ts';
+import { exchangeToken, type IssuedToken } from './exchange.ts';
 import { backoffDelay, tokenTimes } from './iam.ts';
-import type { SubjectTokenSource } from './subject-token.ts';
+import type { SubjectToken, SubjectTokenSource } from './subject-token.ts';
+
+/** Where and how a per-function token is asked for. */
+export interface FunctionExchange {
+  readonly tokenUrl: string;
+  readonly systemIssuer: string;
+  readonly dispatcher: Dispatcher;
+  readonly timeoutMs: number;
+}
+
+/** The audience of the per-function token for `<name>.<namespace>`. */
+export function functionAudience(namespace: string, name: string): string {
+  return `${namespace}:${name}`;
+}
+
+/**
+ * One per-function exchange (scope=function, audience=<namespace>:<name>), uncached: what
+ * FunctionTokens does for every token it caches, and what `cron-connector doctor` tries once.
+ */
+export function exchangeFunctionToken(x: FunctionExchange, subject: SubjectToken, namespace: string, name: string): Promise<IssuedToken> {
+  return exchangeToken(x.dispatcher, {
+    tokenUrl: x.tokenUrl,
+    subjectToken: subject.token,
+    subject: subject.claims,
+    systemIssuer: x.systemIssuer,
+    timeoutMs: x.timeoutMs,
+    scope: 'function',
+    audience: functionAudience(namespace, name),
+  });
+}
 
 export interface FunctionTokensOptions {
   /** The ServiceAccount token to exchange (not stopped here: IamCredentials owns it). */
@@ -57,7 +86,7 @@ export class FunctionTokens {
 
   /** `Bearer <token>` for invoking `<name>.<namespace>`; rejects at once while a refusal for its namespace is remembered. */
   authorization(namespace: string, name: string): Promise<string> {
-    const audience = `${namespace}:${name}`;
+    const audience = functionAudience(namespace, name);
     const now = this.opts.clock.now();
     const cached = this.cache.get(audience);
     if (cached !== undefined && now < cached.renewAt) return Promise.resolve(cached.header);
@@ -68,31 +97,23 @@ export class FunctionTokens {
       if (now < failure.retryAt || failure.probing) return Promise.reject(failure.error);
       failure.probing = true;
     }
-    pending = this.exchange(namespace, audience, failure).finally(() => this.inflight.delete(audience));
+    pending = this.exchange(namespace, name, audience, failure).finally(() => this.inflight.delete(audience));
     this.inflight.set(audience, pending);
     return pending;
   }
 
   /** Drops a token the function refused (401), so the next call exchanges again. */
   invalidate(namespace: string, name: string, refused: string): void {
-    const audience = `${namespace}:${name}`;
+    const audience = functionAudience(namespace, name);
     if (this.cache.get(audience)?.header === refused) this.cache.delete(audience);
   }
 
   /** `before`: the namespace's failure when this exchange started (exchanges started together count as one attempt). */
-  private async exchange(namespace: string, audience: string, before: Failure | undefined): Promise<string> {
+  private async exchange(namespace: string, name: string, audience: string, before: Failure | undefined): Promise<string> {
     const { clock } = this.opts;
     try {
       const projected = await this.opts.subjectToken.current();
-      const issued = await exchangeToken(this.opts.dispatcher, {
-        tokenUrl: this.opts.tokenUrl,
-        subjectToken: projected.token,
-        subject: projected.claims,
-        systemIssuer: this.opts.systemIssuer,
-        timeoutMs: this.opts.exchangeTimeoutMs ?? 10_000,
-        scope: 'function',
-        audience,
-      });
+      const issued = await exchangeFunctionToken({ ...this.opts, timeoutMs: this.opts.exchangeTimeoutMs ?? 10_000 }, projected, namespace, name);
       const now = clock.now();
       const header = `Bearer ${issued.accessToken}`;
       this.prune(now);

@@ -63,6 +63,18 @@ async function tenantWorld(): Promise<World> {
   return w;
 }
 
+/** dev with two scheduled functions (one deployed with jwt_auth=true) and the connector's Policy granting `actions` on dev:*. */
+async function jwtWorld(actions: string[]): Promise<World> {
+  const w = await world();
+  w.gateway.setPolicy('cron-connector', { statement: [{ sid: 'fn', effect: 'Allow', action: actions, resource: ['dev:*'] }] });
+  w.gateway.setFunctions('dev', [
+    { ...cronFunction('nodeinfo', '*/5 * * * *'), envVars: { jwt_auth: 'true' } },
+    cronFunction('report', '0 9 * * *'),
+    { name: 'plain', image: 'ghcr.io/openfaas/nodeinfo:latest', annotations: {} },
+  ]);
+  return w;
+}
+
 describe('cron-connector doctor', () => {
   it('should pass with namespaces, selected functions, a bad schedule and a 403 namespace', async () => {
     const w = await tenantWorld();
@@ -238,6 +250,57 @@ describe('cron-connector doctor', () => {
     const refused = await doctor(env, () => [...secrets(), 'wrong-password-456']);
     expect(refused.code).toBe(1);
     expect(refused.stdout).toContain('cause: the gateway refused the basic-auth credentials');
+  });
+
+  it('should mint a per-function token with jwt_auth=true when the Policy grants Function:Invoke, naming the function and invoking none', async () => {
+    const w = await jwtWorld(['Function:List', 'Namespace:List', 'Function:Invoke']);
+    const r = await doctorIn(w, { jwt_auth: 'true' });
+    expect(r.code).toBe(0);
+    const out = r.stdout;
+    expect(out).toMatch(/✓ function token {3}per-function token for nodeinfo\.dev: audience \[dev:nodeinfo\], expires in \d/);
+    expect(out).toContain('tried nodeinfo.dev (namespace dev), the first of 2 scheduled functions; no function was invoked');
+    expect(out).toContain('All checks passed.');
+    expect(w.gateway.invocations).toEqual([]);
+    expect(w.gateway.requests.filter((q) => q.path.startsWith('/function/') || q.path.startsWith('/async-function/'))).toEqual([]);
+
+    const json = await doctorIn(w, { jwt_auth: 'true' }, ['--json']);
+    const doc = JSON.parse(json.stdout) as { checks: Array<Record<string, unknown>> };
+    expect(doc.checks.map((c) => c.name)).toEqual(['configuration', 'projected-token', 'token-exchange', 'namespaces', 'functions', 'schedules', 'function-token']);
+    expect(doc.checks[6]).toMatchObject({ name: 'function-token', status: 'pass', ok: true, summary: expect.stringContaining('nodeinfo.dev') });
+  });
+
+  it('should fail the function token with jwt_auth=true when the Policy lacks Function:Invoke, with the cause and fix', async () => {
+    const w = await jwtWorld(['Function:List', 'Namespace:List']);
+    const r = await doctorIn(w, { jwt_auth: 'true' });
+    expect(r.code).toBe(1);
+    const out = r.stdout;
+    expect(out).toContain('✓ token exchange');
+    expect(out).toContain(`✗ function token   cannot mint a per-function token for nodeinfo.dev: policy does not allow Function:Invoke on dev:nodeinfo for subject: ${w.iam.subject}`);
+    expect(out).toContain('cause: the IAM Policy bound to this connector does not grant Function:Invoke on namespace dev');
+    expect(out).toContain('fix:   add Function:Invoke on "dev:*" to the Policy (helm: jwtAuth: true adds Function:Invoke on iam.resource; list "dev:*" there)');
+    expect(out).toContain('tried nodeinfo.dev (namespace dev)');
+    expect(out).toContain('1 check failed.');
+    expect(w.gateway.invocations).toEqual([]);
+
+    const json = await doctorIn(w, { jwt_auth: 'true' }, ['--json']);
+    expect(json.code).toBe(1);
+    const doc = JSON.parse(json.stdout) as { ok: boolean; checks: Array<Record<string, unknown>> };
+    expect(doc.ok).toBe(false);
+    expect(doc.checks.find((c) => c.name === 'function-token')).toMatchObject({
+      status: 'fail',
+      ok: false,
+      code: 'E_TOKEN_EXCHANGE',
+      fix: expect.stringContaining('Function:Invoke on "dev:*"'),
+    });
+  });
+
+  it('should not report a function token with jwt_auth off', async () => {
+    const w = await jwtWorld(['Function:List', 'Namespace:List', 'Function:Invoke']);
+    const r = await doctorIn(w, {}, ['--json']);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout) as { checks: Array<Record<string, unknown>> };
+    expect(doc.checks.map((c) => c.name)).not.toContain('function-token');
+    expect(w.gateway.exchanges).toHaveLength(1);
   });
 
   it('should print the configuration errors and exit 1, and refuse unknown flags with 2', async () => {

@@ -14,9 +14,10 @@ Reads the connector's configuration from the same environment variables as the d
 step by step: the configuration, the ServiceAccount token (IAM mode: the projected file, or one
 minted with TokenRequest when token_source=kubernetes), the token exchange (IAM mode), then
 discovery: the namespaces visible, the functions selected in each and every schedule that cannot
-be parsed; with leader_election=true, whether the Lease can be read and written, its holder and
-the progress record. Each failure comes with its likely cause and the fix. Tokens, signatures and
-passwords are never printed.
+be parsed; with jwt_auth=true, whether a per-function token (Function:Invoke) can be minted for
+one selected function, without invoking it; with leader_election=true, whether the Lease can be
+read and written, its holder and the progress record. Each failure comes with its likely cause and
+the fix. Tokens, signatures and passwords are never printed.
 
 Options:
   --json        one JSON document on stdout: { version, ok, checks: [...], token, policies, namespaces: [...] }

@@ -6,8 +6,11 @@
  */
 import type { Diagnosis as CauseAndFix } from '../../diagnosis.ts';
 
-/** leader-election is reported only when leader_election is on. */
-export const CHECK_NAMES = ['configuration', 'projected-token', 'token-exchange', 'namespaces', 'functions', 'schedules', 'leader-election'] as const;
+/** function-token is reported only when jwt_auth is on, leader-election only when leader_election is on. */
+export const CHECK_NAMES = ['configuration', 'projected-token', 'token-exchange', 'namespaces', 'functions', 'schedules', 'function-token', 'leader-election'] as const;
+
+/** The checks a configuration turns on; not reported when the configuration is invalid. */
+export const OPTIONAL_CHECKS: readonly CheckName[] = ['function-token', 'leader-election'];
 
 export type CheckName = (typeof CHECK_NAMES)[number];
 
