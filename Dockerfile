@@ -1,8 +1,8 @@
 # syntax=docker/dockerfile:1
 #
-# cron-connector image: compile and pack with the full toolchain, install the packed tarball's
-# production dependencies only, and run on distroless Node.js 24 as a non-root user with no
-# writable filesystem, no shell and no package manager.
+# cron-connector image: compile and pack with the full toolchain, install the packed package with
+# exactly the production dependencies package-lock.json records, and run on distroless Node.js 24
+# as a non-root user with no writable filesystem, no shell and no package manager.
 #
 #   docker build -t ghcr.io/openfaas/cron-connector-ts:0.1.0 --build-arg VERSION=0.1.0 .
 #
@@ -28,16 +28,28 @@ RUN npm run build \
  && npm pack --pack-destination /pack \
  && mv /pack/cron-connector-*.tgz /pack/cron-connector.tgz
 
-# -- 2. install: the tarball and its production dependencies, no lifecycle scripts.
+# -- 2. install: the packed package and exactly the production dependencies of package-lock.json
+# (the lockfile stage 1 installed from), no lifecycle scripts. The tarball holds no lockfile (`npm
+# pack` leaves it out), so `npm install` of it would resolve the dependency ranges afresh, to
+# versions no test ran. Instead `npm ci` installs the lockfile's tree beside the tarball's
+# package.json: the same versions at the same paths, dev dependencies omitted, each tarball
+# checked against the lockfile's integrity (and it fails if package.json and the lockfile
+# disagree). The package itself goes where `npm install` would put it, node_modules/cron-connector;
+# then package.json and the lockfile go, so no package.json near the launcher decides its module
+# kind. test/integration/package.test.ts replays this stage's COPYs and RUNs as written.
 FROM ${NODE_IMAGE} AS install
 ENV npm_config_update_notifier=false \
     npm_config_fund=false \
     npm_config_audit=false
-COPY --from=build /pack/cron-connector.tgz /tmp/cron-connector.tgz
+COPY --from=build /pack/cron-connector.tgz /src/package-lock.json /tmp/
 RUN --mount=type=cache,target=/root/.npm \
-    npm install --prefix /app --omit=dev --ignore-scripts --no-package-lock /tmp/cron-connector.tgz \
+    tar -xzf /tmp/cron-connector.tgz -C /tmp --no-same-owner \
+ && mkdir /app \
+ && cp /tmp/package/package.json /tmp/package-lock.json /app/ \
+ && npm ci --prefix /app --omit=dev --ignore-scripts \
+ && mv /tmp/package /app/node_modules/cron-connector \
  && test -f /app/node_modules/cron-connector/dist/main.js \
- && rm -f /app/package.json
+ && rm /app/package.json /app/package-lock.json
 # The `cron-connector` command (kubectl exec ... -- cron-connector doctor): the package's bin has a
 # `#!/usr/bin/env node` shebang, and the runtime image has no /usr/bin/env and no shell, so this
 # launcher, whose shebang is the ENTRYPOINT's node, imports dist/main.js relative to itself.

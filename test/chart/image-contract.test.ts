@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { copiesOf, runsOf } from '../support/image.ts';
 import { chartDir, repoRoot } from './helm.ts';
 
 const dockerfile = readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8');
@@ -55,11 +56,15 @@ describe('the image and the chart', () => {
     expect(entrypoint).toEqual(['/nodejs/bin/node', '--min-semi-space-size=4', '--max-semi-space-size=4', '--heap-growing-percent=35', `/app/node_modules/${pkg.name}/${bin ?? ''}`]);
   });
 
-  it('install the packed tarball with production dependencies only', () => {
-    expect(dockerfile).toMatch(/npm ci\b/);
+  it("install the packed tarball with the lockfile's production dependencies only", () => {
+    expect(runsOf('build').join('\n')).toMatch(/\bnpm ci$/m);
     expect(dockerfile).toMatch(/npm run build/);
     expect(dockerfile).toMatch(/npm pack/);
-    expect(dockerfile).toMatch(/npm install --prefix \/app --omit=dev --ignore-scripts .*cron-connector\.tgz/);
+    // no `npm install`, which would resolve the tarball's dependency ranges afresh (issue 11)
+    const install = runsOf('install').join('\n');
+    expect(install).toMatch(/npm ci --prefix \/app --omit=dev --ignore-scripts\b/);
+    expect(install).not.toMatch(/npm (install|i|add)\b/);
+    expect(copiesOf('install')).toContainEqual({ flags: ['--from=build'], sources: ['/pack/cron-connector.tgz', '/src/package-lock.json'], destination: '/tmp/' });
     expect(dockerfile).toMatch(/^FROM node:24|^ARG NODE_IMAGE=node:24/m);
   });
 

@@ -1,11 +1,17 @@
 /**
  * What the Dockerfile says about the image, read from the Dockerfile itself: the ENTRYPOINT (its
  * node binary and the node flags tests and benchmarks run the connector with), the runtime
- * stage's ENV and LABELs, the install prefix and where the `cron-connector` launcher goes.
+ * stage's ENV and LABELs, the install prefix and where the `cron-connector` launcher goes; and
+ * replayStage, which runs a stage's COPYs and RUNs as written, on this machine, under a directory
+ * standing for the image's /.
  * A small reader for this Dockerfile's forms, not a general parser: it throws on what it cannot read.
  */
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { cp, mkdir } from 'node:fs/promises';
+import { join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 export const DOCKERFILE = fileURLToPath(new URL('../../Dockerfile', import.meta.url));
 
@@ -109,10 +115,10 @@ export function imageLabels(): Record<string, string> {
   return Object.assign({}, ...argsOf(stage(), 'LABEL').map(keyValues)) as Record<string, string>;
 }
 
-/** The `--prefix` the install stage installs the package into (/app). */
+/** The `--prefix` the install stage installs the production dependencies into (/app). */
 export function imageInstallPrefix(): string {
-  const prefixes = argsOf(stage('install'), 'RUN').flatMap((run) => [...run.matchAll(/\bnpm install --prefix (\S+)/g)].map((m) => m[1] ?? ''));
-  if (prefixes.length !== 1) throw new Error(`the install stage should run one npm install --prefix, found ${prefixes.length}`);
+  const prefixes = argsOf(stage('install'), 'RUN').flatMap((run) => [...run.matchAll(/\bnpm ci --prefix (\S+)/g)].map((m) => m[1] ?? ''));
+  if (prefixes.length !== 1) throw new Error(`the install stage should run one npm ci --prefix, found ${prefixes.length}`);
   return prefixes[0] ?? '';
 }
 
@@ -123,19 +129,73 @@ export interface Copy {
   destination: string;
 }
 
+function readCopy(args: string): Copy {
+  const words = args.split(/\s+/);
+  const flags = words.filter((w) => w.startsWith('--'));
+  const paths = words.filter((w) => !w.startsWith('--'));
+  const destination = paths.pop();
+  if (destination === undefined || paths.length === 0) throw new Error(`cannot read COPY ${args}`);
+  return { flags, sources: paths, destination };
+}
+
 /** Every COPY (shell form) of the stage named `name`, or of the final stage. */
 export function copiesOf(name?: string): Copy[] {
-  return argsOf(stage(name), 'COPY').map((args) => {
-    const words = args.split(/\s+/);
-    const flags = words.filter((w) => w.startsWith('--'));
-    const paths = words.filter((w) => !w.startsWith('--'));
-    const destination = paths.pop();
-    if (destination === undefined || paths.length === 0) throw new Error(`cannot read COPY ${args}`);
-    return { flags, sources: paths, destination };
-  });
+  return argsOf(stage(name), 'COPY').map(readCopy);
 }
 
 /** Every RUN of the stage named `name`, or of the final stage, continuation lines joined. */
 export function runsOf(name?: string): string[] {
   return argsOf(stage(name), 'RUN');
+}
+
+const exec = promisify(execFile);
+
+export interface Replay {
+  /** The directory standing for the image's /: every absolute path of the stage lands under it. */
+  root: string;
+  /** The build context, for COPYs without --from (the repository). */
+  context: string;
+  /** For COPY --from=<stage>: the local file standing for each path there, by that path. */
+  fromStages: Record<string, string>;
+  /** The environment the RUNs start from; the stage's ENV goes over it. */
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * `command` with each absolute path (a word starting with /, or the value after an =) moved under
+ * `root`. Enough for this Dockerfile's RUNs, which name files only by absolute path.
+ */
+export function rooted(command: string, root: string): string {
+  return command.replace(/(^|[\s=])(\/[^\s;&|'"()]*)/g, (_all, before: string, path: string) => `${before}${join(root, path)}`);
+}
+
+/**
+ * Runs the stage named `name` as `docker build` would, in order: ENV sets the RUNs' environment,
+ * COPY copies (from the build context, or with --from=<stage> the file `fromStages` gives), RUN
+ * runs its command with sh -c, RUN flags such as --mount dropped. Paths are moved under `root`
+ * (see rooted); commands are this machine's (PATH in `env`). Throws on any other instruction.
+ */
+export async function replayStage(name: string, replay: Replay): Promise<void> {
+  const env = { ...replay.env };
+  const [from, ...rest] = stage(name).instructions;
+  if (from?.keyword !== 'FROM') throw new Error(`stage ${name} does not start with FROM`);
+  for (const { keyword, args } of rest) {
+    if (keyword === 'ENV') Object.assign(env, keyValues(args));
+    else if (keyword === 'COPY') {
+      const { flags, sources, destination } = readCopy(args);
+      const fromStage = flags.find((f) => f.startsWith('--from='));
+      if (flags.some((f) => f !== fromStage)) throw new Error(`cannot replay the flags of COPY ${args}`);
+      for (const source of sources) {
+        const local = fromStage === undefined ? join(replay.context, source) : replay.fromStages[source];
+        if (local === undefined) throw new Error(`COPY ${args}: nothing stands for ${source} of ${fromStage ?? ''}`);
+        const target = join(replay.root, destination.endsWith('/') ? posix.join(destination, posix.basename(source)) : destination);
+        await mkdir(join(target, '..'), { recursive: true });
+        await cp(local, target, { recursive: true });
+      }
+    } else if (keyword === 'RUN') {
+      const command = args.replace(/^(--\S+\s+)+/, '');
+      if (command.startsWith('[')) throw new Error(`cannot replay an exec-form RUN: ${args}`);
+      await exec('sh', ['-c', rooted(command, replay.root)], { cwd: replay.root, env, maxBuffer: 16 * 1024 * 1024 });
+    } else throw new Error(`cannot replay ${keyword} ${args}`);
+  }
 }
