@@ -2,7 +2,8 @@
  * The next fire times of a schedule annotation, exactly as the daemon computes them: the same
  * split on ";" (splitSchedules), the same parser (compileSchedule) and the same "strictly after"
  * rule. Several expressions are merged into one sorted list; an instant two expressions share
- * appears once, naming both (the daemon invokes the function once per expression). Pure.
+ * appears once, naming both (the daemon invokes the function once per expression). Each time is
+ * shown in the zone of its expression: a CRON_TZ=/TZ= prefix, else the requested zone. Pure.
  */
 import { isValidTimezone } from '../config.ts';
 import { MAX_SCHEDULES, splitSchedules } from '../schedule/annotations.ts';
@@ -17,6 +18,8 @@ export interface FireTime {
   readonly at: number;
   /** The expressions that fire at this instant. */
   readonly expressions: readonly string[];
+  /** The zone to show it in: the first expression's (its CRON_TZ= prefix, else the requested zone). */
+  readonly timezone: string;
 }
 
 export type NextResult =
@@ -41,8 +44,13 @@ function compileRequest(req: NextRequest): CompiledSchedule[] | string {
   return compileAll(expressions, req.timezone);
 }
 
+/** The zone a schedule's times are shown in: its own, but @every (always UTC) in the requested one. */
+function displayZone(s: CompiledSchedule, requested: string | undefined): string {
+  return s.intervalMs !== undefined && requested !== undefined ? requested : s.timezone;
+}
+
 /** Merges the schedules' sequences: one cursor per schedule, the smallest wins each round. */
-export function mergeFireTimes(schedules: readonly CompiledSchedule[], fromMs: number, count: number): FireTime[] {
+export function mergeFireTimes(schedules: readonly CompiledSchedule[], fromMs: number, count: number, timezone?: string): FireTime[] {
   const cursors = schedules.map((s) => s.next(fromMs));
   const times: FireTime[] = [];
   while (times.length < count) {
@@ -50,12 +58,14 @@ export function mergeFireTimes(schedules: readonly CompiledSchedule[], fromMs: n
     if (defined.length === 0) break;
     const at = Math.min(...defined);
     const expressions: string[] = [];
+    let zone: string | undefined;
     schedules.forEach((s, i) => {
       if (cursors[i] !== at) return;
       expressions.push(s.expression);
+      zone ??= displayZone(s, timezone);
       cursors[i] = s.next(at);
     });
-    times.push({ at, expressions });
+    times.push({ at, expressions, timezone: zone ?? timezone ?? 'UTC' });
   }
   return times;
 }
@@ -63,16 +73,20 @@ export function mergeFireTimes(schedules: readonly CompiledSchedule[], fromMs: n
 export function nextFireTimes(req: NextRequest): NextResult {
   const compiled = compileRequest(req);
   if (typeof compiled === 'string') return { ok: false, reason: compiled };
-  return { ok: true, expressions: compiled.map((s) => s.expression), times: mergeFireTimes(compiled, req.fromMs, req.count) };
+  return { ok: true, expressions: compiled.map((s) => s.expression), times: mergeFireTimes(compiled, req.fromMs, req.count, req.timezone) };
 }
 
-/** One line per fire time: local time, offset and zone, then the UTC instant (and expressions). */
+/**
+ * One line per fire time: local time, offset and zone (the expression's: `timezone` unless it has
+ * a CRON_TZ= prefix), then the UTC instant (and expressions).
+ */
 export function formatFireTimes(result: Extract<NextResult, { ok: true }>, timezone: string): string {
   const several = result.expressions.length > 1;
   return result.times
     .map((t) => {
-      const z = zonedTime(t.at, timezone);
-      const line = `${z.local} ${z.offset} (${timezone})  ${new Date(t.at).toISOString()}`;
+      const zone = t.timezone || timezone;
+      const z = zonedTime(t.at, zone);
+      const line = `${z.local} ${z.offset} (${zone})  ${new Date(t.at).toISOString()}`;
       return several ? `${line}  ${t.expressions.join('; ')}\n` : `${line}\n`;
     })
     .join('');
@@ -82,11 +96,16 @@ export function formatFireTimes(result: Extract<NextResult, { ok: true }>, timez
 export interface NextDocument {
   readonly ok: true;
   readonly expressions: readonly string[];
+  /** The requested zone: that of every expression without a CRON_TZ= prefix. */
   readonly timezone: string;
   /** RFC 3339 UTC: every time listed is strictly after it. */
   readonly from: string;
   readonly count: number;
-  readonly times: ReadonlyArray<{ utc: string; local: string; offset: string; expressions: readonly string[] }>;
+  /**
+   * `local` and `offset` are in the requested `timezone`, or in the time's own `timezone`, given
+   * only when its expression's CRON_TZ= prefix names another zone.
+   */
+  readonly times: ReadonlyArray<{ utc: string; local: string; offset: string; timezone?: string; expressions: readonly string[] }>;
 }
 
 export function fireTimesDocument(result: Extract<NextResult, { ok: true }>, req: NextRequest): NextDocument {
@@ -97,8 +116,9 @@ export function fireTimesDocument(result: Extract<NextResult, { ok: true }>, req
     from: new Date(req.fromMs).toISOString(),
     count: result.times.length,
     times: result.times.map((t) => {
-      const z = zonedTime(t.at, req.timezone);
-      return { utc: new Date(t.at).toISOString(), local: z.local, offset: z.offset, expressions: t.expressions };
+      const zone = t.timezone || req.timezone;
+      const z = zonedTime(t.at, zone);
+      return { utc: new Date(t.at).toISOString(), local: z.local, offset: z.offset, ...(zone === req.timezone ? {} : { timezone: zone }), expressions: t.expressions };
     }),
   };
 }

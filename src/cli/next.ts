@@ -11,18 +11,22 @@ import { DEFAULT_COUNT, MAX_COUNT, fireTimesDocument, formatFireTimes, nextFireT
 export const NEXT_HELP = `Usage: cron-connector next '<schedule>' [--tz Zone] [-n N] [--from ISO] [--json]
 
 Prints the next fire times of a schedule annotation, computed as the connector does: one or more
-expressions separated by ";" (5 fields, 6 with leading seconds, or @daily and friends), merged and
-sorted, each as local time in the zone with its UTC offset, then the UTC instant.
+expressions separated by ";" (5 fields, 6 with leading seconds, @daily and friends, or
+@every <duration>), merged and sorted, each as local time with its UTC offset, then the UTC instant.
+An expression may start with CRON_TZ=<zone> (or TZ=<zone>): its times are computed, and shown, in
+that zone. @every slots are whole multiples of the interval since the Unix epoch (UTC).
 
 Options:
-  --tz Zone     IANA time zone (default: the timezone variable, else UTC)
+  --tz Zone     IANA time zone of the expressions without a CRON_TZ= prefix (default: the
+                timezone variable, else UTC)
   -n N          how many fire times, 1 to ${MAX_COUNT} (default ${DEFAULT_COUNT})
   --from ISO    list fire times strictly after this instant, e.g. 2026-03-28T12:00:00Z (default: now)
   --json        one JSON document on stdout
   -h, --help    print this help
 
-Example:
+Examples:
   cron-connector next '30 1 * * *' --tz Europe/London --from 2026-03-28T12:00:00Z -n 2
+  cron-connector next 'CRON_TZ=Asia/Tokyo 0 6 * * ?; @every 90s'
 `;
 
 const OPTIONS = {

@@ -6,6 +6,7 @@
  * - schedule: one or more cron expressions separated by ";"
  * - com.openfaas.cron.timezone: IANA zone for this function's schedules
  * - com.openfaas.cron.async: true/false, overrides asynchronous_invocation
+ * - async: the Go connector's spelling of the same (com.openfaas.cron.async wins when both are set)
  * - com.openfaas.cron.catchup, com.openfaas.cron.deadline: which missed slots still run (catchup.ts)
  * A selected function whose annotations cannot be scheduled is rejected as a whole, with the
  * reason, so a typo never half-schedules a function.
@@ -21,6 +22,8 @@ export const ANNOTATION = Object.freeze({
   schedule: 'schedule',
   timezone: 'com.openfaas.cron.timezone',
   async: 'com.openfaas.cron.async',
+  /** The openfaas/cron-connector (Go) annotation: "true" invokes through /async-function/. */
+  goAsync: 'async',
   retries: 'com.openfaas.cron.retries',
   concurrency: 'com.openfaas.cron.concurrency',
   jitter: 'com.openfaas.cron.jitter',
@@ -102,12 +105,26 @@ export function splitSchedules(annotation: string): string[] {
   return [...new Set(parts)];
 }
 
-function parseAsync(value: string | undefined, fallback: boolean): boolean | string {
-  if (value === undefined || value.trim() === '') return fallback;
+/** The value, or undefined when it is absent or blank. */
+function present(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+/**
+ * com.openfaas.cron.async, else the Go connector's `async`, else the default. Both read
+ * true/false/1/0 in any case and reject anything else (the Go connector treats any value but
+ * "true" as false: a typo there would silently invoke synchronously).
+ */
+function parseAsync(annotations: Readonly<Record<string, string>>, fallback: boolean): boolean | string {
+  const own = present(annotations[ANNOTATION.async]);
+  const value = own ?? present(annotations[ANNOTATION.goAsync]);
+  if (value === undefined) return fallback;
   const v = value.trim().toLowerCase();
   if (v === 'true' || v === '1') return true;
   if (v === 'false' || v === '0') return false;
-  return `${ANNOTATION.async} must be true or false, found ${JSON.stringify(value.slice(0, 64))}`;
+  const found = JSON.stringify(value.slice(0, 64));
+  if (own !== undefined) return `${ANNOTATION.async} must be true or false, found ${found}`;
+  return `${ANNOTATION.goAsync} must be true or false, found ${found} (the Go cron-connector read any value but "true" as false)`;
 }
 
 function parseRetries(value: string | undefined, fallback: number): number | string {
@@ -186,6 +203,7 @@ export function signatureOf(fn: GatewayFunction, defaults: SelectionDefaults): s
     a[ANNOTATION.jitter] ?? '',
     a[ANNOTATION.catchup] ?? '',
     a[ANNOTATION.deadline] ?? '',
+    a[ANNOTATION.goAsync] ?? '',
   ];
   // Joined with NUL (cheap); a value holding NUL itself falls back to JSON, which never contains
   // a raw NUL, so two different inputs never share a signature.
@@ -223,7 +241,7 @@ export function selectFunction(
   if (existing !== undefined && existing.signature === signature) return { kind: 'selected', fn: existing };
   const reject = (reason: string): Selection => ({ kind: 'rejected', id, namespace: fn.namespace, reason, signature });
   const timezone = fn.annotations[ANNOTATION.timezone]?.trim() || defaults.timezone;
-  const async = parseAsync(fn.annotations[ANNOTATION.async], defaults.async);
+  const async = parseAsync(fn.annotations, defaults.async);
   if (typeof async === 'string') return reject(async);
   const retries = parseRetries(fn.annotations[ANNOTATION.retries], defaults.retries);
   if (typeof retries === 'string') return reject(retries);

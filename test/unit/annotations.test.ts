@@ -32,7 +32,7 @@ describe('schedule annotation', () => {
     expect(splitSchedules(' */5 * * * *; * * * * 1,5 ;; */5  *  * * * ')).toEqual(['*/5 * * * *', '* * * * 1,5']);
   });
 
-  it.each(['* * * * *', '*/10 * * * * *', '@hourly', '@daily', '@weekly', '@monthly', '@yearly', '0 9 * * MON-FRI'])(
+  it.each(['* * * * *', '*/10 * * * * *', '@hourly', '@daily', '@weekly', '@monthly', '@yearly', '0 9 * * MON-FRI', '@every 5s', '@every 1h30m', 'CRON_TZ=Asia/Tokyo 0 6 * * ?', 'TZ=UTC @daily', '5/15 * * * *'])(
     'should accept %j',
     (schedule) => {
       const s = selectFunction(fn({ topic: 'cron-function', schedule }), defaults);
@@ -57,7 +57,12 @@ describe('schedule annotation', () => {
     [{ schedule: '61 * * * *' }, /invalid schedule "61 \* \* \* \*"/],
     [{ schedule: '* * 32 * *' }, /invalid schedule/],
     [{ schedule: '@reboot' }, /unknown nickname/],
-    [{ schedule: '@every 5s' }, /unknown nickname/],
+    [{ schedule: '@every 0.5s' }, /@every 0\.5s is shorter than 1s/],
+    [{ schedule: '@every 90' }, /@every needs a Go duration .* found "90"/],
+    [{ schedule: 'CRON_TZ=Mars/Olympus 0 6 * * *' }, /invalid schedule "CRON_TZ=Mars\/Olympus 0 6 \* \* \*": unknown time zone "Mars\/Olympus" in CRON_TZ=/],
+    [{ schedule: 'TZ=UTC TZ=UTC 0 6 * * *' }, /only one CRON_TZ= or TZ= prefix/],
+    [{ schedule: 'cron_tz=UTC 0 6 * * *' }, /unknown prefix "cron_tz="/],
+    [{ schedule: '* * * * *', async: 'yes' }, /^async must be true or false, found "yes"/],
     [{ schedule: 'every minute please' }, /expected 5 fields/],
     [{ schedule: '* * * * *; nope' }, /invalid schedule "nope"/],
     [{ schedule: '* * * * *\u0007' }, /control characters/],
@@ -125,6 +130,55 @@ describe('per-function overrides', () => {
     expect(again.kind === 'selected' && again.fn.jitterOffsetMs).toBe(offsets[0]);
     const off = selectFunction(fn({ topic: 'cron-function', schedule: '* * * * *' }), defaults);
     expect(off.kind === 'selected' && off.fn.jitterOffsetMs).toBe(0);
+  });
+
+  it('should read the Go connector\'s async annotation, case-insensitively, with com.openfaas.cron.async winning', () => {
+    const asyncOf = (annotations: Record<string, string>, fallback = false): boolean | string => {
+      const s = selectFunction(fn({ topic: 'cron-function', schedule: '0 9 * * *', ...annotations }), { ...defaults, async: fallback });
+      return s.kind === 'selected' ? s.fn.async : s.kind === 'rejected' ? s.reason : 'ignored';
+    };
+    expect([asyncOf({ async: 'true' }), asyncOf({ async: 'TRUE' }), asyncOf({ async: '1' }), asyncOf({ async: ' True ' })]).toEqual([true, true, true, true]);
+    expect([asyncOf({ async: 'false' }, true), asyncOf({ async: 'False' }, true), asyncOf({ async: '0' }, true)]).toEqual([false, false, false]);
+    expect([asyncOf({}, true), asyncOf({ async: '' }, true), asyncOf({ async: '  ' })]).toEqual([true, true, false]);
+    // com.openfaas.cron.async wins; the other is then not read at all
+    expect(asyncOf({ async: 'true', 'com.openfaas.cron.async': 'false' })).toBe(false);
+    expect(asyncOf({ async: 'false', 'com.openfaas.cron.async': 'true' })).toBe(true);
+    expect(asyncOf({ async: 'yes', 'com.openfaas.cron.async': 'true' })).toBe(true);
+    expect(asyncOf({ async: 'true', 'com.openfaas.cron.async': ' ' })).toBe(true);
+    expect(asyncOf({ async: 'on' })).toBe('async must be true or false, found "on" (the Go cron-connector read any value but "true" as false)');
+    expect(asyncOf({ async: 'true', 'com.openfaas.cron.async': 'on' })).toBe('com.openfaas.cron.async must be true or false, found "on"');
+  });
+
+  it('should select again when the async annotation changes', () => {
+    const first = selectFunction(fn({ topic: 'cron-function', schedule: '* * * * *' }), defaults);
+    if (first.kind !== 'selected') throw new Error('expected selected');
+    const previous = new Map([[first.fn.id, first.fn]]);
+    const changed = selectFunction(fn({ topic: 'cron-function', schedule: '* * * * *', async: 'true' }), defaults, previous);
+    if (changed.kind !== 'selected') throw new Error('expected selected');
+    expect(changed.fn).not.toBe(first.fn);
+    expect(changed.fn.async).toBe(true);
+    expect(changed.fn.signature).not.toBe(first.fn.signature);
+  });
+
+  it('should evaluate each expression in its CRON_TZ= zone, the others in the function zone', () => {
+    const s = selectFunction(
+      fn({ topic: 'cron-function', schedule: 'CRON_TZ=Asia/Tokyo 0 6 * * ?; 0 6 * * *; TZ=UTC @daily; @every 90s', 'com.openfaas.cron.timezone': 'Europe/London' }),
+      defaults,
+    );
+    if (s.kind !== 'selected') throw new Error(s.kind === 'rejected' ? s.reason : 'ignored');
+    expect(s.fn.timezone).toBe('Europe/London');
+    expect(s.fn.schedules.map((x) => [x.expression, x.timezone, x.key])).toEqual([
+      ['CRON_TZ=Asia/Tokyo 0 6 * * ?', 'Asia/Tokyo', 'Asia/Tokyo|0 6 * * ?'],
+      ['0 6 * * *', 'Europe/London', 'Europe/London|0 6 * * *'],
+      ['TZ=UTC @daily', 'UTC', 'UTC|@daily'],
+      ['@every 90s', 'UTC', 'UTC|@every 90s'],
+    ]);
+  });
+
+  it('should keep one of two spellings of the same schedule', () => {
+    const s = selectFunction(fn({ topic: 'cron-function', schedule: '@every 90s; @every 1m30s; CRON_TZ=UTC 0 6 * * *; 0 6 * * *' }), defaults);
+    if (s.kind !== 'selected') throw new Error('expected selected');
+    expect(s.fn.schedules.map((x) => x.expression)).toEqual(['@every 90s', 'CRON_TZ=UTC 0 6 * * *']);
   });
 
   it('should fall back to the global defaults', () => {

@@ -78,7 +78,7 @@ describe('merging several expressions', () => {
       '2026-01-01 02:30:00 +00:00 (UTC)  2026-01-01T02:30:00.000Z  30 * * * *',
     ]);
     const shared = ok(nextFireTimes(request('0 */2 * * *; 0 0 * * *', 'UTC', '2026-01-01T12:00:00Z', 6)));
-    expect(shared.times.at(-1)).toEqual({ at: Date.parse('2026-01-02T00:00:00Z'), expressions: ['0 */2 * * *', '0 0 * * *'] });
+    expect(shared.times.at(-1)).toEqual({ at: Date.parse('2026-01-02T00:00:00Z'), expressions: ['0 */2 * * *', '0 0 * * *'], timezone: 'UTC' });
   });
 
   it('should split like the daemon: trimmed, repeated and empty entries dropped', () => {
@@ -94,9 +94,46 @@ describe('merging several expressions', () => {
   it('should stop when no schedule fires any more', () => {
     const twice: CompiledSchedule = { expression: 'x', timezone: 'UTC', key: 'UTC|x', next: (after) => (after < 2 ? after + 1 : undefined), previous: () => [] };
     expect(mergeFireTimes([twice], 0, 5)).toEqual([
-      { at: 1, expressions: ['x'] },
-      { at: 2, expressions: ['x'] },
+      { at: 1, expressions: ['x'], timezone: 'UTC' },
+      { at: 2, expressions: ['x'], timezone: 'UTC' },
     ]);
+  });
+});
+
+describe('CRON_TZ= prefixes and @every', () => {
+  it('should show each time in the zone of its expression', () => {
+    expect(lines('CRON_TZ=Asia/Tokyo 0 6 * * ?; 0 6 * * *', 'Europe/London', '2026-01-01T00:00:00Z', 3)).toEqual([
+      '2026-01-01 06:00:00 +00:00 (Europe/London)  2026-01-01T06:00:00.000Z  0 6 * * *',
+      '2026-01-02 06:00:00 +09:00 (Asia/Tokyo)  2026-01-01T21:00:00.000Z  CRON_TZ=Asia/Tokyo 0 6 * * ?',
+      '2026-01-02 06:00:00 +00:00 (Europe/London)  2026-01-02T06:00:00.000Z  0 6 * * *',
+    ]);
+    expect(lines('TZ=America/New_York @daily', 'UTC', '2026-07-01T00:00:00Z', 1)).toEqual(['2026-07-01 00:00:00 -04:00 (America/New_York)  2026-07-01T04:00:00.000Z']);
+  });
+
+  it('should list @every slots at whole multiples of the interval since the epoch, shown in the requested zone', () => {
+    expect(lines('@every 90s', 'Europe/Berlin', '2026-01-01T00:00:00Z', 3)).toEqual([
+      '2026-01-01 01:01:30 +01:00 (Europe/Berlin)  2026-01-01T00:01:30.000Z',
+      '2026-01-01 01:03:00 +01:00 (Europe/Berlin)  2026-01-01T00:03:00.000Z',
+      '2026-01-01 01:04:30 +01:00 (Europe/Berlin)  2026-01-01T00:04:30.000Z',
+    ]);
+    // 7 minutes: 420 s does not divide a day, so the slots move from day to day (2026-01-01 00:00 UTC is one, 2026-01-02 00:00 is not)
+    const at = (from: string): string[] => ok(nextFireTimes(request('@every 7m', 'UTC', from, 2))).times.map((t) => new Date(t.at).toISOString());
+    expect(at('2025-12-31T23:59:59Z')).toEqual(['2026-01-01T00:00:00.000Z', '2026-01-01T00:07:00.000Z']);
+    expect(at('2026-01-01T23:59:59Z')).toEqual(['2026-01-02T00:02:00.000Z', '2026-01-02T00:09:00.000Z']);
+  });
+
+  it('should give the reason for a bad prefix or interval', () => {
+    expect(nextFireTimes(request('CRON_TZ=Nowhere/City 0 6 * * *', 'UTC', '2026-01-01T00:00:00Z'))).toMatchObject({ ok: false, reason: expect.stringContaining('unknown time zone "Nowhere/City" in CRON_TZ=') });
+    expect(nextFireTimes(request('@every 1500ms', 'UTC', '2026-01-01T00:00:00Z'))).toMatchObject({ ok: false, reason: expect.stringContaining('not a whole number of seconds') });
+  });
+
+  it('should accept a prefix and unquoted fields on the command line', () => {
+    const io = captureIo();
+    expect(runNext(['CRON_TZ=Asia/Tokyo', '0', '6', '*', '*', '?', '-n', '1', '--from', '2026-01-01T00:00:00Z'], {}, io, 0)).toBe(0);
+    expect(io.stdout).toBe('2026-01-02 06:00:00 +09:00 (Asia/Tokyo)  2026-01-01T21:00:00.000Z\n');
+    const json = captureIo();
+    expect(runNext(['CRON_TZ=Asia/Tokyo 0 6 * * ?', '-n', '1', '--from', '2026-01-01T00:00:00Z', '--json'], { timezone: 'Europe/London' }, json, 0)).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ timezone: 'Europe/London', times: [{ utc: '2026-01-01T21:00:00.000Z', local: '2026-01-02 06:00:00', offset: '+09:00', timezone: 'Asia/Tokyo' }] });
   });
 });
 
