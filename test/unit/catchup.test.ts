@@ -1,17 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_CATCH_UP_SLOTS, MAX_COUNTED, planCatchUp } from '../../src/schedule/catchup.ts';
-import { compileSchedule, type CompiledSchedule } from '../../src/schedule/cron.ts';
+import { compile } from '../helpers/schedules.ts';
 
 const T0 = Date.parse('2026-12-02T08:00:00.000Z');
 const s = (n: number): number => T0 + n * 1000;
 
-function compiled(expression: string, zone = 'UTC'): CompiledSchedule {
-  const r = compileSchedule(expression, zone);
-  if (!r.ok) throw new Error(r.reason);
-  return r.schedule;
-}
 
-const everySecond = compiled('* * * * * *');
+const everySecond = compile('* * * * * *');
 
 describe('catch-up plan', () => {
   it('should run every missed slot with all, oldest first, from the first one inclusive to now inclusive', () => {
@@ -26,7 +21,7 @@ describe('catch-up plan', () => {
   it('should not run a slot older than the deadline', () => {
     expect(planCatchUp(everySecond, s(1), s(10) + 500, { catchup: 'all', deadlineMs: 3000 }).run).toEqual([s(8), s(9), s(10)]);
     // 09:00 and 10:00 were missed; at 10:02 both are older than a minute
-    expect(planCatchUp(compiled('0 * * * *'), s(1), s(7320), { catchup: 'latest', deadlineMs: 60_000 })).toEqual({ run: [], skipped: 2, countTruncated: false });
+    expect(planCatchUp(compile('0 * * * *'), s(1), s(7320), { catchup: 'latest', deadlineMs: 60_000 })).toEqual({ run: [], skipped: 2, countTruncated: false });
   });
 
   it('should run at most the newest 100 and count the rest', () => {
@@ -43,12 +38,12 @@ describe('catch-up plan', () => {
   });
 
   it('should find nothing when no slot fell in the gap', () => {
-    expect(planCatchUp(compiled('0 0 * * *'), s(1), s(3600), { catchup: 'all', deadlineMs: undefined })).toEqual({ run: [], skipped: 0, countTruncated: false });
+    expect(planCatchUp(compile('0 0 * * *'), s(1), s(3600), { catchup: 'all', deadlineMs: undefined })).toEqual({ run: [], skipped: 0, countTruncated: false });
     expect(planCatchUp(everySecond, s(5), s(4), { catchup: 'all', deadlineMs: undefined }).run).toEqual([]);
   });
 
   it('should find the slots forward scheduling finds across a DST gap: 01:30 of 2026-03-29 runs at 02:00 BST (docs/adr/0002)', () => {
-    const daily = compiled('30 1 * * *', 'Europe/London');
+    const daily = compile('30 1 * * *', 'Europe/London');
     const from = Date.parse('2026-03-28T00:00:00Z');
     const to = Date.parse('2026-03-30T12:00:00Z');
     expect(planCatchUp(daily, from, to, { catchup: 'all', deadlineMs: undefined }).run.map((t) => new Date(t).toISOString())).toEqual([

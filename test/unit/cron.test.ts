@@ -1,25 +1,10 @@
 import { Cron } from 'croner';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { planCatchUp } from '../../src/schedule/catchup.ts';
-import { compileAll, compileSchedule, shareYearTable, type CompiledSchedule } from '../../src/schedule/cron.ts';
+import { compileAll, compileSchedule, shareYearTable } from '../../src/schedule/cron.ts';
+import { compile, runs } from '../helpers/schedules.ts';
 
-function compile(expression: string, timezone = 'UTC'): CompiledSchedule {
-  const r = compileSchedule(expression, timezone);
-  if (!r.ok) throw new Error(r.reason);
-  return r.schedule;
-}
 
-function runs(s: CompiledSchedule, from: string, n: number): string[] {
-  const out: string[] = [];
-  let t = Date.parse(from);
-  for (let i = 0; i < n; i++) {
-    const next = s.next(t);
-    if (next === undefined) break;
-    out.push(new Date(next).toISOString());
-    t = next;
-  }
-  return out;
-}
 
 describe('next fire time', () => {
   it('should be strictly after the given instant', () => {

@@ -30,7 +30,8 @@
  * epoch (robfig counts from when the entry was added); DST follows docs/adr/0002.
  */
 import { describe, expect, it } from 'vitest';
-import { compileSchedule, type CompiledSchedule } from '../../src/schedule/cron.ts';
+import { compileSchedule } from '../../src/schedule/cron.ts';
+import { compile, runs } from '../helpers/schedules.ts';
 
 type Row =
   /** robfig accepts: the next `times` strictly after `from` (`robfig`: its answer, where ADR 2 differs). */
@@ -275,23 +276,7 @@ const ROWS: readonly Row[] = [
   { source: 'extension: ParseStandard takes no seconds field', expression: '*/20 * * * * *', from: D, extension: ['2025-12-31T12:00:20Z', '2025-12-31T12:00:40Z'] },
 ];
 
-function compiled(expression: string, zone: string): CompiledSchedule {
-  const r = compileSchedule(expression, zone);
-  if (!r.ok) throw new Error(`${JSON.stringify(expression)} rejected: ${r.reason}`);
-  return r.schedule;
-}
 
-function runs(s: CompiledSchedule, from: string, n: number): string[] {
-  const out: string[] = [];
-  let t = Date.parse(from);
-  for (let i = 0; i < n; i++) {
-    const next = s.next(t);
-    if (next === undefined) break;
-    out.push(new Date(next).toISOString());
-    t = next;
-  }
-  return out;
-}
 
 const iso = (times: readonly string[]): string[] => times.map((t) => new Date(Date.parse(t)).toISOString());
 const title = (r: Row): string => `${r.source}: ${JSON.stringify(r.expression)}`;
@@ -304,7 +289,7 @@ describe('robfig/cron v3 conformance', () => {
 
   it.each(ROWS.filter((r) => 'times' in r).map((r) => [title(r), r] as const))('should fire as robfig does: %s', (_title, row) => {
     if (!('times' in row)) return;
-    const s = compiled(row.expression, row.zone ?? 'UTC');
+    const s = compile(row.expression, row.zone ?? 'UTC');
     expect(runs(s, row.from, row.times.length)).toEqual(iso(row.times));
     // ADR 2 is the only reason to differ, and only in a zone with DST
     if (row.robfig !== undefined) expect(s.timezone).not.toBe('UTC');
@@ -313,7 +298,7 @@ describe('robfig/cron v3 conformance', () => {
   it.each(ROWS.filter((r) => 'fires' in r).map((r) => [title(r), r] as const))('should activate as robfig does: %s', (_title, row) => {
     if (!('fires' in row)) return;
     const at = Date.parse(row.at);
-    expect(compiled(row.expression, row.zone ?? 'UTC').next(at - 1000) === at).toBe(row.fires);
+    expect(compile(row.expression, row.zone ?? 'UTC').next(at - 1000) === at).toBe(row.fires);
   });
 
   it.each(ROWS.filter((r) => 'rejected' in r).map((r) => [title(r), r] as const))('should reject what robfig rejects: %s', (_title, row) => {
@@ -325,7 +310,7 @@ describe('robfig/cron v3 conformance', () => {
 
   it.each(ROWS.filter((r) => 'extension' in r).map((r) => [title(r), r] as const))('should keep the croner extension: %s', (_title, row) => {
     if (!('extension' in row)) return;
-    expect(runs(compiled(row.expression, row.zone ?? 'UTC'), row.from, row.extension.length)).toEqual(iso(row.extension));
+    expect(runs(compile(row.expression, row.zone ?? 'UTC'), row.from, row.extension.length)).toEqual(iso(row.extension));
   });
 
   it.each(ROWS.filter((r) => 'differs' in r).map((r) => [title(r), r] as const))('should reject, saying why, what robfig accepts but cannot run as written: %s', (_title, row) => {
@@ -485,7 +470,7 @@ describe('robfig/cron v3 semantics on generated expressions', () => {
 
   it('should give @every slots at whole multiples of the interval since the epoch, newest first backwards', () => {
     for (const [expression, seconds] of [['@every 1s', 1], ['@every 90s', 90], ['@every 7m', 420], ['@every 1h30m', 5400], ['@every 25h', 90_000], ['@every 8760h', 31_536_000]] as const) {
-      const s = compiled(expression, 'Europe/London');
+      const s = compile(expression, 'Europe/London');
       const period = seconds * 1000;
       for (const t of [0, 1, 999, 1000, 1_767_225_599_999, 1_767_225_600_000, 1_767_225_600_001, 1_800_000_000_123]) {
         const next = s.next(t) as number;

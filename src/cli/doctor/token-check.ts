@@ -131,15 +131,17 @@ async function checkMintedToken(auth: KubeAuth, now: number, opts: TokenCheckOpt
     });
   }
   const summary = claimsSummary(`TokenRequest for ServiceAccount ${sa} (${client.credentials})`, claims, now);
-  const result =
-    problems.length === 0
-      ? check('projected-token', 'pass', summary)
-      : check('projected-token', 'fail', summary, {
-          code: 'E_KUBE_API',
-          cause: problems.map((p) => p.cause).join('; '),
-          fix: [...new Set(problems.map((p) => p.fix))].join('; '),
-        });
-  return { check: result, token, report: { source: 'kubernetes', serviceAccount: sa, ...claimsReport(claims) } };
+  return { check: claimsCheck(summary, problems, 'E_KUBE_API'), token, report: { source: 'kubernetes', serviceAccount: sa, ...claimsReport(claims) } };
+}
+
+/** The token step's outcome: pass, or fail with every problem's cause and each distinct fix. */
+function claimsCheck(summary: string, problems: readonly Diagnosis[], code: string): Check {
+  if (problems.length === 0) return check('projected-token', 'pass', summary);
+  return check('projected-token', 'fail', summary, {
+    code,
+    cause: problems.map((p) => p.cause).join('; '),
+    fix: [...new Set(problems.map((p) => p.fix))].join('; '),
+  });
 }
 
 async function checkTokenFile(auth: FileAuth, now: number): Promise<TokenOutcome> {
@@ -152,13 +154,5 @@ async function checkTokenFile(auth: FileAuth, now: number): Promise<TokenOutcome
   const claims = token.claims;
   const problems = claimProblems(claims, auth.systemIssuer, now);
   const summary = claimsSummary(auth.tokenFile, claims, now);
-  const result =
-    problems.length === 0
-      ? check('projected-token', 'pass', summary)
-      : check('projected-token', 'fail', summary, {
-          code: 'E_TOKEN_FILE',
-          cause: problems.map((p) => p.cause).join('; '),
-          fix: [...new Set(problems.map((p) => p.fix))].join('; '),
-        });
-  return { check: result, token, report: tokenReport(auth.tokenFile, claims) };
+  return { check: claimsCheck(summary, problems, 'E_TOKEN_FILE'), token, report: tokenReport(auth.tokenFile, claims) };
 }
