@@ -32,6 +32,7 @@ describe('the scenario values files', () => {
         'iam-several-resources-values.yaml',
         'leader-election-basic-auth-values.yaml',
         'leader-election-one-replica-values.yaml',
+        'monitoring-values.yaml',
         'network-policy-values.yaml',
         'no-auth-values.yaml',
         'production-values.yaml',

@@ -10,6 +10,7 @@ import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPol
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
 import { RoleBinding, type IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Service } from 'kubernetes-models/v1/Service';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import type { Manifest } from './helm.ts';
@@ -35,9 +36,9 @@ export function validateIam(obj: unknown): void {
   }
 }
 
-// ServiceMonitor (monitoring.coreos.com/v1) has no model in kubernetes-models; the chart tests
-// check its fields one by one instead.
-const structurallyChecked = new Set(['ServiceMonitor']);
+// ServiceMonitor and PrometheusRule (monitoring.coreos.com/v1) have no model in kubernetes-models;
+// the chart tests check their fields one by one instead, and the rules with promtool.
+const structurallyChecked = new Set(['ServiceMonitor', 'PrometheusRule']);
 
 /** Validates one rendered object; unknown kinds fail so that a new template gets a check. */
 export function validateManifest(doc: Manifest): void {
@@ -50,6 +51,9 @@ export function validateManifest(doc: Manifest): void {
       return;
     case 'ServiceAccount':
       new ServiceAccount(doc).validate();
+      return;
+    case 'ConfigMap':
+      new ConfigMap(doc).validate();
       return;
     case 'NetworkPolicy':
       new NetworkPolicy(doc).validate();
@@ -108,4 +112,11 @@ export function asPodDisruptionBudget(doc: Manifest): PodDisruptionBudget {
   const budget = new PodDisruptionBudget(doc);
   budget.validate();
   return budget;
+}
+
+/** The rendered ConfigMap as a typed kubernetes-models object (validated). */
+export function asConfigMap(doc: Manifest): ConfigMap {
+  const configMap = new ConfigMap(doc);
+  configMap.validate();
+  return configMap;
 }

@@ -220,3 +220,70 @@ default). Renders a JSON list; use with fromJsonArray.
 {{- list (printf "%s:*" .Release.Namespace) | toJson }}
 {{- end }}
 {{- end }}
+
+{{/*
+The PromQL label matchers that select this release's series, in every alert rule (and what the
+dashboard's $namespace and $release variables stand for): namespace is the release namespace and
+job the full name. These are the labels the Prometheus Operator gives the targets of the
+chart's ServiceMonitor: job is the name of the Service it scrapes, which is the full name, and
+namespace that of the Service. A Prometheus scraping the connector otherwise must set the same
+two labels on its targets.
+*/}}
+{{- define "cron-connector.promSelector" -}}
+namespace="{{ .Release.Namespace }}",job="{{ include "cron-connector.fullname" . }}"
+{{- end }}
+
+{{/*
+A Prometheus duration (1m, 1h30m, 0) in milliseconds (a float), or "" when unparsable. Units in
+Prometheus's order (y, w, d, h, m, s, ms), each at most once, as Prometheus parses them.
+*/}}
+{{- define "cron-connector.promDurationMs" -}}
+{{- if kindIs "string" . }}
+{{- if eq . "0" }}
+{{- "0" }}
+{{- else if and . (regexMatch "^([0-9]+y)?([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?$" .) }}
+{{- $unitMs := dict "ms" 1.0 "s" 1000.0 "m" 60000.0 "h" 3600000.0 "d" 86400000.0 "w" 604800000.0 "y" 31536000000.0 }}
+{{- $total := 0.0 }}
+{{- range regexFindAll "[0-9]+(ms|s|m|h|d|w|y)" . -1 }}
+{{- $amount := regexFind "^[0-9]+" . }}
+{{- $total = addf $total (mulf (float64 $amount) (get $unitMs (trimPrefix $amount .))) }}
+{{- end }}
+{{- printf "%v" $total }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+The range of CronConnectorDiscoveryFailing: its window, or (empty, the default)
+max(5m, 5 x rebuildInterval), so that several passes must have failed, whatever the interval.
+Call after rebuildInterval is checked.
+*/}}
+{{- define "cron-connector.discoveryAlertWindow" -}}
+{{- $window := .Values.metrics.prometheusRule.alerts.CronConnectorDiscoveryFailing.window }}
+{{- if $window }}
+{{- $window }}
+{{- else }}
+{{- $seconds := ceil (divf (mulf (include "cron-connector.durationMs" .Values.rebuildInterval | float64) 5.0) 1000.0) | int64 }}
+{{- $seconds = max 300 $seconds }}
+{{- if eq (mod $seconds 60) 0 }}{{ div $seconds 60 }}m{{ else }}{{ $seconds }}s{{ end }}
+{{- end }}
+{{- end }}
+
+{{/*
+PromQL: the series of counter .metric matching .matchers that went up within .window: by
+increase(), or by appearing within the window. prom-client creates a labelled series at its first
+increment, with value 1, and increase() never sees that first step: without the second term the
+first skipped slot, or the first token exchange of a Pod, would go unnoticed. dict: metric,
+matchers, window.
+*/}}
+{{- define "cron-connector.promIncreased" -}}
+{{- $series := printf "%s{%s}" .metric .matchers -}}
+(increase({{ $series }}[{{ .window }}]) > 0 or ({{ $series }} unless {{ $series }} offset {{ .window }}))
+{{- end }}
+
+{{/*
+Name of the dashboard ConfigMap: "<fullname>-dashboard", at most 63 characters.
+*/}}
+{{- define "cron-connector.dashboardName" -}}
+{{- printf "%s-dashboard" (include "cron-connector.fullname" . | trunc 53 | trimSuffix "-") }}
+{{- end }}

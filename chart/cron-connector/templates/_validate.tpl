@@ -140,6 +140,7 @@ shutdownTimeout + 5s after SIGTERM. Call after shutdownTimeout is checked.
 {{- end }}
 {{- end }}
 {{- include "cron-connector.validateHighAvailability" . }}
+{{- include "cron-connector.validateMonitoring" . }}
 {{- end }}
 
 {{/* True (renders "true") when . is a whole number, as values files and --set give numbers. */}}
@@ -201,5 +202,104 @@ retry_period); it refuses to start without them.
 {{- end }}
 {{- if not $maxOk }}
 {{- fail (printf "podDisruptionBudget.maxUnavailable %v must be a whole number of Pods, at least 1, or a percentage from 1%% to 100%%: with 0 no Pod could ever be evicted, so node drains would hang (default 1)" $max) }}
+{{- end }}
+{{- end }}
+
+{{/*
+Fails unless .value is a Prometheus duration (1m, 1h30m; "0" too with .zeroOk), at least .minMs
+when given. dict: name, value, zeroOk, minMs, why (for minMs).
+*/}}
+{{- define "cron-connector.checkPromDuration" -}}
+{{- $ms := include "cron-connector.promDurationMs" .value }}
+{{- $shown := ternary (printf "%q" (toString .value)) (printf "%v (not a string)" .value) (kindIs "string" .value) }}
+{{- if or (eq $ms "") (and (not .zeroOk) (eq (float64 $ms) 0.0)) }}
+{{- fail (printf "%s %s must be a Prometheus duration%s: whole numbers with units in the order y, w, d, h, m, s, ms, each at most once, e.g. 10m or 1h30m (no decimals, unlike the connector's Go durations)" .name $shown (ternary "" " longer than 0" (eq (toString .zeroOk) "true"))) }}
+{{- end }}
+{{- if and (hasKey . "minMs") (lt (float64 $ms) .minMs) }}
+{{- fail (printf "%s %s is too short: %s" .name $shown .why) }}
+{{- end }}
+{{- end }}
+
+{{/*
+metrics.prometheusRule, when enabled: durations Prometheus accepts, windows that hold enough
+samples to compute a rate, and thresholds that can be crossed.
+*/}}
+{{- define "cron-connector.validateMonitoring" -}}
+{{- $pr := .Values.metrics.prometheusRule }}
+{{- if $pr.enabled }}
+{{- $interval := .Values.metrics.serviceMonitor.interval }}
+{{- $intervalMs := include "cron-connector.promDurationMs" (toString $interval) }}
+{{- $minWindowMs := 0.0 }}
+{{- $whyWindow := "" }}
+{{- if and $interval $intervalMs }}
+{{- $minWindowMs = mulf (float64 $intervalMs) 2.0 }}
+{{- $whyWindow = printf "a range must hold at least two scrapes for increase() and rate() to see a change, so it must be at least twice metrics.serviceMonitor.interval (%s)" $interval }}
+{{- end }}
+{{- range $name, $alert := $pr.alerts }}
+{{- $at := printf "metrics.prometheusRule.alerts.%s" $name }}
+{{- if not (kindIs "map" $alert) }}
+{{- fail (printf "%s must be a map (enabled, severity, for, ...), as in values.yaml" $at) }}
+{{- end }}
+{{- if $alert.enabled }}
+{{- if not (and (kindIs "string" $alert.severity) $alert.severity) }}
+{{- fail (printf "%s.severity %q must be a non-empty string, e.g. critical or warning: Alertmanager routes on it" $at (toString $alert.severity)) }}
+{{- end }}
+{{- include "cron-connector.checkPromDuration" (dict "name" (printf "%s.for" $at) "value" $alert.for "zeroOk" true) }}
+{{- range $key := list "window" "lookback" }}
+{{- if and (hasKey $alert $key) (not (and (eq $name "CronConnectorDiscoveryFailing") (eq (toString (get $alert $key)) ""))) }}
+{{- $check := dict "name" (printf "%s.%s" $at $key) "value" (get $alert $key) "zeroOk" false }}
+{{- if $minWindowMs }}
+{{- $_ := set $check "minMs" $minWindowMs }}
+{{- $_ := set $check "why" $whyWindow }}
+{{- end }}
+{{- include "cron-connector.checkPromDuration" $check }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- $a := $pr.alerts }}
+{{- with $a.CronConnectorDiscoveryFailing }}
+{{- if and .enabled .window }}
+{{- $intervalMs := include "cron-connector.durationMs" $.Values.rebuildInterval | float64 }}
+{{- if lt (include "cron-connector.promDurationMs" .window | float64) (mulf $intervalMs 3.0) }}
+{{- fail (printf "metrics.prometheusRule.alerts.CronConnectorDiscoveryFailing.window %q is too short for rebuildInterval %q: it must be at least 3 x rebuildInterval, so that the alert waits for several failed passes and a healthy pass always falls in the window; leave it empty for max(5m, 5 x rebuildInterval)" .window (toString $.Values.rebuildInterval)) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- with $a.CronConnectorInvocationsFailing }}
+{{- if .enabled }}
+{{- if not (and (or (kindIs "int" .threshold) (kindIs "int64" .threshold) (kindIs "float64" .threshold)) (ge (float64 .threshold) 0.0) (lt (float64 .threshold) 1.0)) }}
+{{- fail (printf "metrics.prometheusRule.alerts.CronConnectorInvocationsFailing.threshold %v must be a share from 0 to below 1 (0.1 is 10%%): the alert compares failing invocations with all of them, which is at most 1" .threshold) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- with $a.CronConnectorLate }}
+{{- if .enabled }}
+{{- if not (and (or (kindIs "int" .threshold) (kindIs "int64" .threshold) (kindIs "float64" .threshold)) (gt (float64 .threshold) 0.0) (lt (float64 .threshold) 5.0)) }}
+{{- fail (printf "metrics.prometheusRule.alerts.CronConnectorLate.threshold %v must be a number of seconds above 0 and below 5: the largest finite bucket of cron_connector_fire_lateness_seconds is 5s, so histogram_quantile() never reports more and a threshold of 5 or more would never fire" .threshold) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- with $a.CronConnectorSlotsSkipped }}
+{{- if .enabled }}
+{{- if not (and (include "cron-connector.isWholeNumber" .threshold) (ge (float64 .threshold) 0.0)) }}
+{{- fail (printf "metrics.prometheusRule.alerts.CronConnectorSlotsSkipped.threshold %v must be a whole number of slots, at least 0 (0: fire on any skipped slot)" .threshold) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- with $a.CronConnectorNoScheduledFunctions }}
+{{- if .enabled }}
+{{- if not (gt (include "cron-connector.promDurationMs" .lookback | float64) (include "cron-connector.promDurationMs" .for | float64)) }}
+{{- fail (printf "metrics.prometheusRule.alerts.CronConnectorNoScheduledFunctions.lookback %q must be longer than its for %q: the alert holds only while some function was scheduled within lookback, so it would never last long enough to fire" .lookback .for) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if not (and (kindIs "string" $pr.runbookURL) (regexMatch "^https?://" $pr.runbookURL)) }}
+{{- fail (printf "metrics.prometheusRule.runbookURL %v must be an http(s) URL: every alert links to it as its runbook_url" $pr.runbookURL) }}
+{{- end }}
+{{- end }}
+{{- $d := .Values.metrics.dashboard }}
+{{- if and $d.enabled (not (and (kindIs "string" $d.label) (regexMatch "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$" $d.label))) }}
+{{- fail (printf "metrics.dashboard.label %q is not a Kubernetes label key: set the label your Grafana sidecar selects dashboards by (default grafana_dashboard)" (toString $d.label)) }}
 {{- end }}
 {{- end }}
