@@ -308,7 +308,8 @@ export class Reconciler {
           function: fn.id,
           schedule: s.expression,
           next: next === undefined ? null : new Date(next).toISOString(),
-          ...(fn.timezone === 'UTC' ? {} : { timezone: fn.timezone }),
+          // the zone this schedule is computed in: a CRON_TZ= prefix's, or UTC for @every
+          ...(s.timezone === 'UTC' ? {} : { timezone: s.timezone }),
           ...(fn.async ? { async: true } : {}),
         };
         logger.info(fields, 'Added');

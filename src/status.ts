@@ -25,6 +25,8 @@ import type { DesiredState, Rejection } from './schedule/desired.ts';
 
 export interface ScheduleStatus {
   readonly expression: string;
+  /** Only when it is not the function's: a CRON_TZ= prefix's zone, or UTC for @every. */
+  readonly timezone?: string;
   readonly next: readonly string[];
 }
 
@@ -386,7 +388,11 @@ export class SchedulesEndpoint {
       async: fn.async,
       retries: fn.retries,
       concurrency: fn.concurrency,
-      schedules: fn.schedules.map((s) => ({ expression: s.expression, next: nextTimes(this.source.nextFire(entryKey(fn, s)), s.next) })),
+      schedules: fn.schedules.map((s) => ({
+        expression: s.expression,
+        ...(s.timezone === fn.timezone ? {} : { timezone: s.timezone }),
+        next: nextTimes(this.source.nextFire(entryKey(fn, s)), s.next),
+      })),
       last: this.source.lastRun(fn.id) ?? null,
     };
   }

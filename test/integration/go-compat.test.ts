@@ -22,6 +22,7 @@ describe('drop-in for the Go connector\'s annotations', () => {
     // 05:30 in Kolkata (UTC+05:30) is midnight UTC
     const morning = c.logs.find(is('Added', { function: 'morning.dev' }));
     expect(morning?.next).toEqual(expect.stringMatching(/^\d{4}-\d\d-\d\dT00:00:00\.000Z$/));
+    expect(morning?.timezone).toBe('Asia/Kolkata');
     await w.gateway.waitFor(() => callsOf(w.gateway, 'every2', 'dev').length >= 3, 10_000, 'three @every 2s slots');
     const queued = callsOf(w.gateway, 'queued', 'dev');
     expect(queued.length).toBeGreaterThan(0);
