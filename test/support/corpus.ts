@@ -129,7 +129,7 @@ export const ANNOTATION_CASES: readonly AnnotationCase[] = [
   { label: 'the zone "Local"', category: 'time zone', annotations: cron(NEVER, { 'com.openfaas.cron.timezone': 'Local' }), expect: rejected(UNKNOWN_ZONE) },
   { label: 'a zone that is a file path', category: 'time zone', annotations: cron(NEVER, { 'com.openfaas.cron.timezone': '../../../etc/passwd' }), expect: rejected(UNKNOWN_ZONE) },
   { label: 'a zone with a control character', category: 'time zone', annotations: cron(NEVER, { 'com.openfaas.cron.timezone': 'Europe/London\u0007' }), expect: rejected(UNKNOWN_ZONE) },
-  { label: 'a CRON_TZ= prefix', category: 'time zone', annotations: cron(`CRON_TZ=Asia/Tokyo ${NEVER}`), expect: added([`CRON_TZ=Asia/Tokyo ${NEVER}`]) },
+  { label: 'a CRON_TZ= prefix', category: 'time zone', annotations: cron(`CRON_TZ=Asia/Tokyo ${NEVER}`), expect: added([`CRON_TZ=Asia/Tokyo ${NEVER}`], { timezone: 'Asia/Tokyo' }) },
   { label: 'a TZ= prefix naming an unknown zone', category: 'time zone', annotations: cron(`TZ=Europe/Atlantis ${NEVER}`), expect: rejected(/unknown time zone "Europe\/Atlantis" in TZ=/) },
   { label: 'a CRON_TZ= prefix without a schedule', category: 'time zone', annotations: cron('CRON_TZ=Asia/Tokyo'), expect: rejected(/must be followed by a blank and the schedule/) },
   { label: 'a zone with surrounding blanks', category: 'time zone', annotations: cron(NEVER, { 'com.openfaas.cron.timezone': ' Asia/Tokyo ' }), expect: added([NEVER], { timezone: 'Asia/Tokyo' }) },

@@ -47,7 +47,8 @@ describe('the annotation corpus', () => {
     } else {
       if (selection.kind !== 'selected') throw new Error(`expected a selection, got ${selection.kind}: ${selection.kind === 'rejected' ? selection.reason : ''}`);
       expect(selection.fn.schedules.map((s) => s.expression)).toEqual(expected.schedules);
-      expect(selection.fn.timezone).toBe(expected.timezone ?? 'UTC');
+      // the zone each schedule is computed in (the function's, or a CRON_TZ= prefix's), as the Added line shows it
+      for (const s of selection.fn.schedules) expect(s.timezone).toBe(expected.timezone ?? 'UTC');
       expect(selection.fn.async).toBe(expected.async ?? false);
     }
   });
