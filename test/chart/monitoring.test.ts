@@ -8,23 +8,14 @@ import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { chartDir, ciDir, helmTemplate, helmTemplateError, ofKind, one, repoRoot, type Manifest, type Values } from './helm.ts';
 import { basicAuthValues, iamValues } from './fixtures.ts';
-import { alertRules, ruleGroups, runPromtool, scratchDir, writeRulesFile, type AlertRule, type RuleGroup } from './promtool.ts';
+import { ALL_ALERTS, ALWAYS_ALERTS, alertRules, ruleGroups, runPromtool, scratchDir, writeRulesFile, type AlertRule, type RuleGroup } from './promtool.ts';
 
 const fixture = path.join(repoRoot, 'test', 'chart', 'fixtures', 'alerts-test.yaml');
 const selector = 'namespace="tenant-a",job="cron-cron-connector"';
 const defaultRunbook = 'https://github.com/openfaas/cron-connector-ts/blob/main/README.md#troubleshooting';
 
-const alwaysAlerts = [
-  'CronConnectorDown',
-  'CronConnectorTokenExchangeFailing',
-  'CronConnectorDiscoveryFailing',
-  'CronConnectorSlotsSkipped',
-  'CronConnectorInvocationsFailing',
-  'CronConnectorLate',
-  'CronConnectorNoScheduledFunctions',
-];
-const leaderAlerts = ['CronConnectorNoLeader', 'CronConnectorMultipleLeaders'];
-const allAlerts = [...alwaysAlerts, ...leaderAlerts];
+const alwaysAlerts: readonly string[] = ALWAYS_ALERTS;
+const allAlerts: readonly string[] = ALL_ALERTS;
 
 const chartValues = parse(readFileSync(path.join(chartDir, 'values.yaml'), 'utf8')) as {
   metrics: { prometheusRule: { alerts: Record<string, Record<string, unknown>> } };

@@ -8,6 +8,20 @@ import { onTestFinished } from 'vitest';
 import { stringify } from 'yaml';
 import { repoRoot, type Manifest } from './helm.ts';
 
+/** The chart's alerts, in the PrometheusRule's order: always, then with leader election only. */
+export const ALWAYS_ALERTS = [
+  'CronConnectorDown',
+  'CronConnectorTokenExchangeFailing',
+  'CronConnectorDiscoveryFailing',
+  'CronConnectorSlotsSkipped',
+  'CronConnectorInvocationsFailing',
+  'CronConnectorLate',
+  'CronConnectorNoScheduledFunctions',
+] as const;
+export const LEADER_ALERTS = ['CronConnectorNoLeader', 'CronConnectorMultipleLeaders'] as const;
+export const ALL_ALERTS = [...ALWAYS_ALERTS, ...LEADER_ALERTS] as const;
+export type AlertName = (typeof ALL_ALERTS)[number];
+
 export const PROMTOOL_MISSING =
   "promtool not found on PATH: install Debian's `prometheus` package (sudo apt-get install prometheus, which ships /usr/bin/promtool), or put a promtool of Prometheus 2.42 or later on PATH. The chart tests check the alert rules and dashboard queries with it.";
 

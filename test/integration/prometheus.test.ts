@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { helmTemplate, one, type Manifest, type Values } from '../chart/helm.ts';
+import { ALL_ALERTS, type AlertName } from '../chart/promtool.ts';
 import { is, world, type World } from '../helpers/fixture.ts';
 import { freePort } from '../helpers/ports.ts';
 import type { ConnectorProcess } from '../support/connector.ts';
@@ -28,18 +29,7 @@ const JOB = 'cron-cron-connector';
 const NS = { dashboard: 'tenant-a', down: 'tenant-down', exchange: 'tenant-exchange', failing: 'tenant-failing' } as const;
 type Scenario = keyof typeof NS;
 
-const ALERTS = [
-  'CronConnectorDown',
-  'CronConnectorTokenExchangeFailing',
-  'CronConnectorDiscoveryFailing',
-  'CronConnectorSlotsSkipped',
-  'CronConnectorInvocationsFailing',
-  'CronConnectorLate',
-  'CronConnectorNoScheduledFunctions',
-  'CronConnectorNoLeader',
-  'CronConnectorMultipleLeaders',
-] as const;
-type AlertName = (typeof ALERTS)[number];
+const ALERTS = ALL_ALERTS;
 
 /** Every alert waits 2 s pending before it fires; windows hold a few 1 s scrapes. */
 const FOR = '2s';
@@ -212,7 +202,8 @@ function substitute(expr: string, vars: Record<string, string>): string {
   });
 }
 
-describe('the chart\'s Grafana dashboard on a real Prometheus', () => {
+// a real Prometheus on a loaded 2-core machine: scrapes and evaluations can lag
+describe('the chart\'s Grafana dashboard on a real Prometheus', { timeout: 90_000 }, () => {
   it('should answer every panel query with the series it charts, and pass promtool check metrics', async () => {
     const w = await world();
     const kube = await startKubeApi();
@@ -255,10 +246,11 @@ describe('the chart\'s Grafana dashboard on a real Prometheus', () => {
 
     const queries = panelQueries(dashboard.panels);
     expect(queries.length).toBeGreaterThan(0);
-    // both replicas scraped successfully for longer than the rate windows
+    // both replicas scraped successfully, over the rate windows, often enough for every rate();
+    // on a loaded machine a 1 s scrape can time out now and then, which must not fail the test
     const up = `up{namespace="${NS.dashboard}",job="${JOB}"}`;
-    const upSince = `min_over_time(${up}[8s]) == 1 and count_over_time(${up}[8s]) >= 7`;
-    await prom.waitFor(async () => (await prom.query(upSince)).data.result.length === 2, 20_000, 'both replicas up for 8 s');
+    const upSince = `sum_over_time(${up}[8s]) >= 5`;
+    await prom.waitFor(async () => (await prom.query(upSince)).data.result.length === 2, 45_000, 'both replicas scraped at least 5 times in 8 s');
     const problems: string[] = [];
     const end = new Date();
     for (const q of queries) {
@@ -296,7 +288,8 @@ describe('the chart\'s Grafana dashboard on a real Prometheus', () => {
   });
 });
 
-describe('the chart\'s alert rules on a real Prometheus', () => {
+// a real Prometheus on a loaded 2-core machine: scrapes and evaluations can lag
+describe('the chart\'s alert rules on a real Prometheus', { timeout: 90_000 }, () => {
   it('should load every rule of the rendered PrometheusRule into Prometheus, healthy, and promtool should accept them', async () => {
     for (const s of Object.keys(NS) as Scenario[]) {
       const ruleFile = rendered.get(s)?.ruleFile ?? { groups: [] };
@@ -329,14 +322,16 @@ describe('the chart\'s alert rules on a real Prometheus', () => {
 
   it('should fire CronConnectorTokenExchangeFailing, and nothing else, while a refused renewal leaves a valid token', async () => {
     const w = await world();
-    // renewed at 80% of 20 s; the token still works until 20 s, so discovery goes on meanwhile
-    w.gateway.setTokenLifetime(20);
+    // renewed at 80% of 45 s (36 s); the token still works until 45 s, so discovery goes on
+    // meanwhile: 9 s for the alert to fire (a 5 s window, for: 2s, 1 s evaluations), with room
+    // for a loaded machine
+    w.gateway.setTokenLifetime(45);
     w.gateway.setFunctions('dev', [cronFunction('nightly', YEARLY)]);
     const connector = await startQuiet('exchange', w);
     // no Role matches the ServiceAccount any more: the gateway refuses the next exchange
     // ("No policies found for subject"); the Policy the current token names still exists
     w.gateway.deleteRole('cron-connector');
-    const seen = await watchUntilFiring('exchange', 'CronConnectorTokenExchangeFailing', 25_000);
+    const seen = await watchUntilFiring('exchange', 'CronConnectorTokenExchangeFailing', 50_000);
     expectOnly(seen, 'CronConnectorTokenExchangeFailing');
     expect(connector.countLogs(is('Token exchange failed'))).toBeGreaterThan(0);
     expect(connector.countLogs(is('Discovery failed, keeping current schedules'))).toBe(0);

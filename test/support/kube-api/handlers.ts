@@ -11,7 +11,7 @@ import { checkJsonBody, mediaType, warningHeader } from './http-io.ts';
 import type { JsonAnswer } from './http-io.ts';
 import { PatchApplyError, PatchDecodeError, applyJsonPatch, decodeJsonPatch, jsonEqual, mergePatch } from './json-patch.ts';
 import type { RequestInfo } from './request-info.ts';
-import type { ResourceDef } from './resources.ts';
+import { OBJECT_META_FIELDS, type ResourceDef } from './resources.ts';
 import {
   KubeStatusError,
   alreadyExists,
@@ -391,21 +391,8 @@ function metaOf(object: JsonObject): JsonObject {
   return object.metadata as JsonObject;
 }
 
-const META_ORDER = [
-  'name',
-  'generateName',
-  'namespace',
-  'uid',
-  'resourceVersion',
-  'generation',
-  'creationTimestamp',
-  'deletionTimestamp',
-  'deletionGracePeriodSeconds',
-  'labels',
-  'annotations',
-  'ownerReferences',
-  'finalizers',
-];
+/** What the emulator encodes of ObjectMeta, in order: neither selfLink (gone since 1.20) nor managedFields (no server-side apply here). */
+const META_ORDER = OBJECT_META_FIELDS.filter((f) => f !== 'selfLink' && f !== 'managedFields');
 
 /** The object as the server encodes it: kind, apiVersion, metadata in ObjectMeta's field order, then the rest. */
 export function canonical(def: ResourceDef, object: JsonObject): JsonObject {

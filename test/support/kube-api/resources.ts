@@ -43,7 +43,8 @@ export interface ResourceDef {
 
 // ObjectMeta
 
-const META_KEYS = new Set([
+/** ObjectMeta's fields, in its declaration order (the order the API server encodes them in). */
+export const OBJECT_META_FIELDS: readonly string[] = [
   'name',
   'generateName',
   'namespace',
@@ -59,7 +60,9 @@ const META_KEYS = new Set([
   'ownerReferences',
   'finalizers',
   'managedFields',
-]);
+];
+
+const META_KEYS = new Set(OBJECT_META_FIELDS);
 
 function decodeMeta(value: unknown, kind: string, state: DecodeState): JsonObject {
   const raw = requireObject(value, { struct: kind, path: 'metadata' }, 'v1.ObjectMeta') ?? {};
