@@ -4,10 +4,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SHUTDOWN_GRACE_MS } from '../../src/cli.ts';
-import { DURATION_BOUNDS, isValidTimezone } from '../../src/config.ts';
+import { DURATION_BOUNDS, isValidTimezone, parseConfig } from '../../src/config.ts';
 import { parseDuration } from '../../src/duration.ts';
+import { ConfigError, type ConfigIssue } from '../../src/errors.ts';
 import { parseTimezones, timezonesPath } from '../../scripts/timezones.ts';
-import { helmProbe, helmTemplate, helmTemplateError, one, type Values } from './helm.ts';
+import { helmProbe, helmTemplate, helmTemplateError, one, type RenderOptions, type Values } from './helm.ts';
 import { envOf, iamValues, podSpec, systemIssuer } from './fixtures.ts';
 import { asDeployment } from './validate.ts';
 
@@ -157,5 +158,133 @@ describe('terminationGracePeriodSeconds', () => {
     expect(message).toContain(
       'terminationGracePeriodSeconds 54 is too short for shutdownTimeout "50s": the connector may take up to shutdownTimeout + 5s to exit after SIGTERM, so set at least 55, or leave terminationGracePeriodSeconds unset (null) to derive it',
     );
+  });
+});
+
+describe('URLs', () => {
+  const password = 's3cr3t-pw';
+
+  /** The connector's verdict on `value` as gateway_url: its issue, or undefined when it starts. */
+  function connectorIssue(value: string): ConfigIssue | undefined {
+    try {
+      parseConfig({ gateway_url: value });
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      return error.issues.find((issue) => issue.variable === 'gateway_url');
+    }
+  }
+
+  function problemOf(issue: ConfigIssue | undefined): string {
+    if (issue === undefined) return '';
+    if (issue.expected.startsWith('a URL without a user name or password')) return 'userInfo';
+    if (issue.expected.startsWith('a URL without a query string or fragment')) return 'query';
+    return 'notURL';
+  }
+
+  const accepted = [
+    'http://gateway.openfaas:8080', 'http://gateway.openfaas:8080/', 'https://gw.example.com', 'http://gw:31112/prefix/path',
+    'https://gw.example.com:8443/openfaas/', 'http://10.0.0.1:8080', 'http://[::1]:8080', 'http://gw:8080/a@b',
+    'http://gw:8080/%40', 'http://gw\\@evil/', 'http://@gw:8080', 'http://:@gw:8080', ' http://gw:8080 ',
+  ];
+  const withUserInfo = [
+    `http://admin:${password}@gw:8080`, 'http://admin@gw:8080', `http://:${password}@gw:8080`, `https://u:${password}@gw.example.com`,
+    `http://a@b:${password}@gw`, `http://u:${password}@gw:8080/path?x=1`, `http://u:${password}@gw#f`, 'http://@@gw', 'http://::@gw',
+    `http://u%40x:${password}@gw/`, `http://u:${password}@gw\\path`,
+  ];
+  const withQuery = [
+    'http://gw:8080/?x=1', 'http://gw:8080?x=1', 'http://gw:8080/#f', 'http://gw:8080#', 'http://gw:8080/?',
+    `http://gw/path?token=${password}`, `http://gw/?a@${password}`, `http://gw/#x@${password}`,
+  ];
+  const inputs = [...accepted, ...withUserInfo, ...withQuery];
+
+  it('are refused by the chart for the reason the connector refuses them, shown as the connector shows them', async () => {
+    const problems = await probe('cron-connector.urlProblem', '.', inputs);
+    const shown = await probe('cron-connector.redactURL', '(trim .)', inputs);
+    const connector = inputs.map(connectorIssue);
+    expect(connector.map(problemOf)).toEqual([...accepted.map(() => ''), ...withUserInfo.map(() => 'userInfo'), ...withQuery.map(() => 'query')]);
+    expect(problems).toEqual(connector.map(problemOf));
+    connector.forEach((issue, i) => {
+      const input = inputs[i] ?? '';
+      // An "@" after "?" or "#": the connector prints what follows it; the chart redacts all.
+      if (/[?#].*@/s.test(input)) expect(shown[i], JSON.stringify(input)).toBe('http://REDACTED');
+      else if (issue !== undefined) expect(shown[i], JSON.stringify(input)).toBe(issue.value);
+    });
+    expect(shown.filter((s) => s.includes(password))).toEqual([]);
+  });
+
+  const gatewayUserInfo = (shown: string) =>
+    `gatewayURL "${shown}" holds a user name or password, which the connector refuses at start-up: they would be printed wherever the URL is, and are never sent. Remove them, e.g. http://gateway.openfaas:8080; for basic auth set iam.enabled=false and basicAuth=true (the default): the credentials come from the Secret named by basicAuthSecretName`;
+  const gatewayQuery = (shown: string) =>
+    `gatewayURL "${shown}" holds a query string or fragment, which the connector refuses at start-up: it appends paths such as /system/functions and /oauth/token to the URL. Remove the ?... or #... part, e.g. http://gateway.openfaas:8080`;
+  const issuerUserInfo = (shown: string) =>
+    `iam.systemIssuer.url "${shown}" holds a user name or password, which the connector refuses at start-up: they would be printed wherever the URL is, and are never sent. Remove them, e.g. https://gateway.example.com`;
+  const issuerQuery = (shown: string) =>
+    `iam.systemIssuer.url "${shown}" holds a query string or fragment, which the connector refuses at start-up: an issuer URL has neither, and the token's audience must match the issuer exactly. Remove the ?... or #... part, e.g. https://gateway.example.com`;
+
+  const refused: { name: string; values: Values; message: string }[] = [
+    { name: `gatewayURL=http://admin:${password}@gw:8080`, values: { ...iam, gatewayURL: `http://admin:${password}@gw:8080` }, message: gatewayUserInfo('http://REDACTED@gw:8080') },
+    { name: `gatewayURL=http://admin@gw:8080`, values: { ...iam, gatewayURL: 'http://admin@gw:8080' }, message: gatewayUserInfo('http://REDACTED@gw:8080') },
+    { name: 'gatewayURL=http://gw:8080/?x=1', values: { ...iam, gatewayURL: 'http://gw:8080/?x=1' }, message: gatewayQuery('http://gw:8080/?REDACTED') },
+    { name: 'gatewayURL=http://gw:8080/#f', values: { ...iam, gatewayURL: 'http://gw:8080/#f' }, message: gatewayQuery('http://gw:8080/?REDACTED') },
+    { name: 'gatewayURL with a token in the query', values: { ...iam, gatewayURL: `http://gw:8080/?token=${password}` }, message: gatewayQuery('http://gw:8080/?REDACTED') },
+    { name: 'gatewayURL with an "@" in the query', values: { ...iam, gatewayURL: `http://gw:8080/?u=a@${password}` }, message: gatewayQuery('http://REDACTED') },
+    {
+      name: `gatewayURL with user info and IAM off`,
+      values: { iam: { enabled: false }, gatewayURL: `http://admin:${password}@gateway.openfaas:8080` },
+      message: gatewayUserInfo('http://REDACTED@gateway.openfaas:8080'),
+    },
+    {
+      name: `iam.systemIssuer.url=https://u:${password}@gw.example.com`,
+      values: { iam: { systemIssuer: { url: `https://u:${password}@gw.example.com` } } },
+      message: issuerUserInfo('https://REDACTED@gw.example.com'),
+    },
+    {
+      name: 'iam.systemIssuer.url=https://gw.example.com/?aud=x',
+      values: { iam: { systemIssuer: { url: 'https://gw.example.com/?aud=x' } } },
+      message: issuerQuery('https://gw.example.com/?REDACTED'),
+    },
+  ];
+
+  for (const opts of [{}, { skipSchemaValidation: true }] satisfies RenderOptions[]) {
+    const how = opts.skipSchemaValidation === true ? ' (--skip-schema-validation)' : '';
+    it.each(refused)(`refuses $name with one line naming the value, why and the fix${how}`, async ({ values, message }) => {
+      const error = await helmTemplateError(values, opts);
+      expect(error).toContain(`: ${message}\n`);
+      expect(error).not.toContain(password);
+    });
+  }
+
+  it.each([
+    { key: 'gatewayURL', values: { ...iam, gatewayURL: `ftp://admin:${password}@gw:8080` } },
+    { key: 'gatewayURL', values: { ...iam, gatewayURL: `admin:${password}@gw:8080` } },
+    { key: 'iam.systemIssuer.url', values: { iam: { systemIssuer: { url: `gw.example.com?u=admin@${password}` } } } },
+    { key: 'iam.systemIssuer.url', values: { iam: { systemIssuer: { url: `https:///u:${password}@gw.example.com` } } } },
+  ])('does not print the password of a $key that is no URL at all', async ({ key, values }) => {
+    for (const opts of [{}, { skipSchemaValidation: true }]) {
+      const error = await helmTemplateError(values, opts);
+      expect(error).toContain(`${key} "`);
+      expect(error).toContain('is not a URL');
+      expect(error).toContain('REDACTED');
+      expect(error).not.toContain(password);
+    }
+  });
+
+  it('refuses a gatewayURL that is no URL under --skip-schema-validation too', async () => {
+    const error = await helmTemplateError({ ...iam, gatewayURL: 'gateway.openfaas:8080' }, { skipSchemaValidation: true });
+    expect(error).toContain(
+      'gatewayURL "gateway.openfaas:8080" is not a URL: expected http:// or https:// and the host of the gateway as seen from the connector\'s Pod, e.g. http://gateway.openfaas:8080; the connector would refuse to start with it',
+    );
+  });
+
+  it.each([
+    { gatewayURL: 'http://gateway.openfaas:8080', issuer: 'https://gateway.example.com' },
+    { gatewayURL: 'http://gw:31112/prefix/path/', issuer: 'https://gateway.example.com:8443' },
+    { gatewayURL: 'https://gw.example.com', issuer: 'http://gateway.openfaas:8080/iam' },
+    { gatewayURL: 'http://10.0.0.1:8080/a@b', issuer: 'https://gateway.example.com/' },
+  ])('renders $gatewayURL and issuer $issuer as written', async ({ gatewayURL, issuer }) => {
+    const env = envOf(await deploymentOf({ gatewayURL, iam: { systemIssuer: { url: issuer } } }));
+    expect(env).toMatchObject({ gateway_url: gatewayURL, system_issuer: issuer });
+    expect(envOf(await deploymentOf({ gatewayURL, iam: { enabled: false } })).gateway_url).toBe(gatewayURL);
   });
 });

@@ -76,6 +76,60 @@ shutdownTimeout + 5s after SIGTERM. Call after shutdownTimeout is checked.
 {{- end }}
 {{- end }}
 
+{{/*
+A URL as the connector prints it in its messages (withoutSecrets in src/config.ts), so that no
+password or token is printed: everything up to the last "@" after the scheme becomes REDACTED,
+and a query string or fragment ?REDACTED. When an "@" follows a "?" or "#" the two overlap, and
+everything after the scheme becomes REDACTED (the connector would print what follows the "@").
+*/}}
+{{- define "cron-connector.redactURL" -}}
+{{- $url := toString . }}
+{{- if regexMatch "(?s)[?#].*@" $url }}
+{{- printf "%sREDACTED" (regexFind "(?i)^[a-z][a-z0-9+.-]*://" $url) }}
+{{- else }}
+{{- $url = regexReplaceAll "(?is)^([a-z][a-z0-9+.-]*://)?.*@" $url "${1}REDACTED@" }}
+{{- regexReplaceAll "(?s)[?#].*$" $url "?REDACTED" }}
+{{- end }}
+{{- end }}
+
+{{/*
+Why the connector would refuse . as a URL (src/config.ts, Reader.url), or "" when it accepts it:
+"notURL" (not http:// or https:// and a host), "userInfo" (a user name or password before "@",
+where the host starts; a bare "@" or ":@" holds neither) or "query" (a "?" or "#" anywhere).
+Surrounding spaces are ignored, as the connector trims its variables.
+*/}}
+{{- define "cron-connector.urlProblem" -}}
+{{- $url := trim (toString .) }}
+{{- if not (regexMatch "^https?://[^/\\s]" $url) }}
+{{- "notURL" }}
+{{- else }}
+{{- $authority := regexFind "^[^/?#\\\\]*" (regexReplaceAll "^https?://" $url "") }}
+{{- $userInfo := regexReplaceAll "@[^@]*$" $authority "" }}
+{{- if and (contains "@" $authority) (not (has $userInfo (list "" ":"))) }}
+{{- "userInfo" }}
+{{- else if or (contains "?" $url) (contains "#" $url) }}
+{{- "query" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Fails unless .value is a URL the connector accepts, with a message that shows it redacted.
+dict: name (the chart value), value, notURL (what is expected instead), example, userInfoFix
+(appended to the user-info message), queryWhy (why a query or fragment is refused).
+*/}}
+{{- define "cron-connector.checkURL" -}}
+{{- $problem := include "cron-connector.urlProblem" .value }}
+{{- $shown := include "cron-connector.redactURL" (trim (toString .value)) | quote }}
+{{- if eq $problem "notURL" }}
+{{- fail (printf "%s %s is not a URL: expected %s" .name $shown .notURL) }}
+{{- else if eq $problem "userInfo" }}
+{{- fail (printf "%s %s holds a user name or password, which the connector refuses at start-up: they would be printed wherever the URL is, and are never sent. Remove them, e.g. %s%s" .name $shown .example .userInfoFix) }}
+{{- else if eq $problem "query" }}
+{{- fail (printf "%s %s holds a query string or fragment, which the connector refuses at start-up: %s. Remove the ?... or #... part, e.g. %s" .name $shown .queryWhy .example) }}
+{{- end }}
+{{- end }}
+
 {{/* The Go connector's images: they serve no /healthz or /readyz, so the probes would kill them. */}}
 {{- define "cron-connector.goImagePattern" -}}
 ^(ghcr\.io/(openfaas|openfaasltd)|((docker\.io|index\.docker\.io)/)?(openfaas|zeerorg))/cron-connector([:@].*)?$
@@ -96,13 +150,12 @@ shutdownTimeout + 5s after SIGTERM. Call after shutdownTimeout is checked.
 {{- fail (printf "pro.image %q is not used by this chart: it runs one image for every edition, ghcr.io/openfaas/cron-connector-ts (IAM included), so remove pro.image; to pin or mirror that image set image.repository, image.tag or image.digest (openfaasPro may stay: it is ignored)" (toString .image)) }}
 {{- end }}
 {{- end }}
+{{- include "cron-connector.checkURL" (dict "name" "gatewayURL" "value" .Values.gatewayURL "notURL" "http:// or https:// and the host of the gateway as seen from the connector's Pod, e.g. http://gateway.openfaas:8080; the connector would refuse to start with it" "example" "http://gateway.openfaas:8080" "userInfoFix" "; for basic auth set iam.enabled=false and basicAuth=true (the default): the credentials come from the Secret named by basicAuthSecretName" "queryWhy" "it appends paths such as /system/functions and /oauth/token to the URL") }}
 {{- if .Values.iam.enabled }}
 {{- if not .Values.iam.systemIssuer.url }}
 {{- fail "iam.systemIssuer.url is required: IAM is on by default (iam.enabled=true), so set iam.systemIssuer.url to the OpenFaaS system issuer (the gateway's public URL, e.g. https://gateway.example.com), or iam.enabled=false for basic auth" }}
 {{- end }}
-{{- if not (regexMatch "^https?://[^/]+" .Values.iam.systemIssuer.url) }}
-{{- fail (printf "iam.systemIssuer.url %q is not a URL: expected https://<host>, usually the public URL of the gateway" .Values.iam.systemIssuer.url) }}
-{{- end }}
+{{- include "cron-connector.checkURL" (dict "name" "iam.systemIssuer.url" "value" .Values.iam.systemIssuer.url "notURL" "https://<host>, usually the public URL of the gateway" "example" "https://gateway.example.com" "userInfoFix" "" "queryWhy" "an issuer URL has neither, and the token's audience must match the issuer exactly") }}
 {{- if not .Values.iam.kubernetesIssuer.url }}
 {{- fail "iam.kubernetesIssuer.url is required when iam.enabled=true (default https://kubernetes.default.svc.cluster.local)" }}
 {{- end }}
