@@ -252,7 +252,9 @@ function shortDuration(ms: number): string {
  * whatever characters the password holds) and any query or fragment (an access_token=...).
  */
 function withoutSecrets(value: string): string {
-  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)?.*@/i, '$1REDACTED@').replace(/[?#].*$/s, '?REDACTED');
+  // an "@" after a "?" or "#" may belong to a secret in the query: nothing after the scheme is shown
+  if (/[?#].*@/s.test(value)) return `${/^[a-z][a-z0-9+.-]*:\/\//i.exec(value)?.[0] ?? ''}REDACTED`;
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/)?.*@/is, '$1REDACTED@').replace(/[?#].*$/s, '?REDACTED');
 }
 
 /**

@@ -206,11 +206,12 @@ describe('URLs', () => {
     expect(problems).toEqual(connector.map(problemOf));
     connector.forEach((issue, i) => {
       const input = inputs[i] ?? '';
-      // An "@" after "?" or "#": the connector prints what follows it; the chart redacts all.
+      // an "@" after "?" or "#": both print nothing after the scheme
       if (/[?#].*@/s.test(input)) expect(shown[i], JSON.stringify(input)).toBe('http://REDACTED');
-      else if (issue !== undefined) expect(shown[i], JSON.stringify(input)).toBe(issue.value);
+      if (issue !== undefined) expect(shown[i], JSON.stringify(input)).toBe(issue.value);
     });
     expect(shown.filter((s) => s.includes(password))).toEqual([]);
+    expect(connector.filter((issue) => issue?.value.includes(password))).toEqual([]);
   });
 
   const gatewayUserInfo = (shown: string) =>
