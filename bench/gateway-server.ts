@@ -62,7 +62,7 @@ let inv = emptyRecords();
 let perSlot = new Map<number, number>();
 
 function emptyRecords(): InvocationRecords {
-  return { path: [], at: [], wall: [], nominal: [], attempt: [], execId: [], total: 0, early: 0, retries: 0, maxLatenessMs: 0, naiveTotal: 0, naiveEarly: 0 };
+  return { path: [], at: [], wall: [], nominal: [], attempt: [], execId: [], total: 0, early: 0, retries: 0, maxLatenessMs: 0, naiveTotal: 0, naiveEarly: 0, bareTotal: 0, bareEarly: 0 };
 }
 
 function expression(spec: ScheduleSpec, index: number, alternative: boolean): string {
@@ -279,10 +279,13 @@ function onInvoke(req: IncomingMessage, res: ServerResponse, at: number, wall: n
   const header = req.headers['x-cron-scheduled-time'];
   const nominal = typeof header === 'string' ? Date.parse(header) : Number.NaN;
   const attempt = Number(req.headers['x-cron-attempt'] ?? 1) || 1;
-  // The naive baseline marks its calls with ?via=naive, so never-early is counted per side.
+  // The baselines mark their calls with ?via=naive or ?via=bare, so never-early is counted per side.
   if (query === 'via=naive') {
     inv.naiveTotal++;
     if (wall < nominal) inv.naiveEarly++;
+  } else if (query === 'via=bare') {
+    inv.bareTotal++;
+    if (wall < nominal) inv.bareEarly++;
   } else {
     inv.total++;
     if (wall < nominal) inv.early++;
@@ -334,7 +337,7 @@ function handle(cmd: GatewayCommand): unknown {
       fullRecords = cmd.full;
       return { ok: true };
     case 'count':
-      return { total: inv.total + inv.naiveTotal, slot: cmd.nominal === undefined ? 0 : (perSlot.get(cmd.nominal) ?? 0) };
+      return { total: inv.total + inv.naiveTotal + inv.bareTotal, slot: cmd.nominal === undefined ? 0 : (perSlot.get(cmd.nominal) ?? 0) };
     case 'takeInvocations': {
       const taken = inv;
       inv = emptyRecords();

@@ -18,7 +18,7 @@ import { formatDuration } from './duration.ts';
 import { ConnectorError, describeError } from './errors.ts';
 import type { GatewayClient, InvokeResult } from './gateway/client.ts';
 import { isoMemo } from './iso-time.ts';
-import { Limiter } from './limiter.ts';
+import { Fifo } from './fifo.ts';
 import type { Logger } from './log.ts';
 import type { MetricsSink } from './metrics.ts';
 import type { DesiredFunction } from './schedule/annotations.ts';
@@ -63,6 +63,7 @@ export interface LastRun {
   readonly attempts: number;
 }
 
+/** One invocation of one slot, from fire to its last answer: the only object it allocates for its bookkeeping. */
 interface Slot {
   readonly fn: DesiredFunction;
   readonly schedule: string;
@@ -73,6 +74,10 @@ interface Slot {
   executionId: string | undefined;
   /** Whether the progress record has been told the slot was handed over. */
   handed: boolean;
+  /** Clock time of the first attempt. */
+  started: number;
+  /** Attempts sent so far. */
+  attempts: number;
 }
 
 /** LastRun as kept in memory: numbers, formatted only when /schedules asks. */
@@ -93,22 +98,28 @@ const scheduledIso = isoMemo();
 
 export class Invoker {
   private readonly opts: InvokerOptions;
-  private readonly limiter: Limiter;
-  private readonly pending = new Set<Promise<void>>();
+  /** Slots waiting for one of the max_inflight places, in the order they fired. */
+  private readonly waiting = new Fifo<Slot>();
+  /** Slots holding a place (sending, waiting for an answer or for a retry's backoff). */
+  private active = 0;
+  /** Slots started and not settled: waiting for a jitter offset or a place, or active. */
+  private pending = 0;
+  private pumping = false;
   private readonly running = new Map<string, number>();
   private readonly last = new Map<string, LastResult>();
   private readonly abort = new AbortController();
   private lastSent = Number.NEGATIVE_INFINITY;
+  /** Told when `pending` falls to 0 (drain). */
+  private idle: (() => void) | undefined;
 
   constructor(opts: InvokerOptions) {
     this.opts = opts;
-    this.limiter = new Limiter(opts.maxInflight);
     // every call in flight listens for shutdown on this signal: up to max_inflight listeners
     setMaxListeners(0, this.abort.signal);
   }
 
   get inflight(): number {
-    return this.pending.size;
+    return this.pending;
   }
 
   lastRun(functionId: string): LastRun | undefined {
@@ -195,7 +206,10 @@ export class Invoker {
     );
   }
 
-  /** Starts one invocation of one slot. */
+  /**
+   * Starts one invocation of one slot. The hot path of a burst: no promise of its own and no
+   * closure per slot until the request is on its way (docs/adr/0005).
+   */
   private start(fn: DesiredFunction, expression: string, nominal: number, following: () => number | undefined): void {
     const { logger, metrics, progress } = this.opts;
     progress?.opened(nominal);
@@ -208,75 +222,84 @@ export class Invoker {
       progress?.handed(nominal);
       return;
     }
-    const slot: Slot = { fn, schedule: expression, nominal, following, executionId: undefined, handed: false };
-    this.running.set(fn.id, (this.running.get(fn.id) ?? 0) + 1);
-    const started =
-      fn.jitterOffsetMs > 0
-        ? // the offset counts from the nominal time: a slot run late (catch-up) waits only what is left of it
-          sleep(this.opts.clock, Math.max(0, nominal + fn.jitterOffsetMs - this.opts.clock.now()), this.abort.signal).then(() => this.limiter.run(() => this.deliver(slot)))
-        : this.limiter.run(() => this.deliver(slot));
-    // deliver() reports its own failures; a throw here is a bug, logged rather than left unhandled
-    const task: Promise<void> = started.then(
-      () => this.settled(task, fn.id),
-      (err: unknown) => {
-        logger.error({ function: fn.id, error: describeError(err) }, 'Invocation crashed');
-        this.settled(task, fn.id);
-      },
-    );
-    this.pending.add(task);
-  }
-
-  private settled(task: Promise<void>, functionId: string): void {
-    this.pending.delete(task);
-    const left = (this.running.get(functionId) ?? 1) - 1;
-    if (left > 0) this.running.set(functionId, left);
-    else this.running.delete(functionId);
-  }
-
-  /** Waits for every call in flight, up to `timeoutMs`; returns how many were still running. */
-  async drain(timeoutMs: number): Promise<number> {
-    if (this.pending.size === 0) {
-      this.abort.abort();
-      return 0;
+    const slot: Slot = { fn, schedule: expression, nominal, following, executionId: undefined, handed: false, started: 0, attempts: 0 };
+    if (fn.concurrency === 'forbid') this.running.set(fn.id, (this.running.get(fn.id) ?? 0) + 1);
+    this.pending++;
+    if (fn.jitterOffsetMs > 0) {
+      // the offset counts from the nominal time: a slot run late (catch-up) waits only what is left of it
+      sleep(this.opts.clock, Math.max(0, nominal + fn.jitterOffsetMs - this.opts.clock.now()), this.abort.signal).then(
+        () => this.admit(slot),
+        (err: unknown) => this.crashed(slot, err, false),
+      );
+      return;
     }
-    const stopWaiting = new AbortController();
-    const result = await Promise.race([
-      Promise.allSettled([...this.pending]).then(() => 'done' as const),
-      sleep(this.opts.clock, timeoutMs, stopWaiting.signal).then(() => 'timeout' as const),
-    ]);
-    stopWaiting.abort();
-    const left = result === 'timeout' ? this.pending.size : 0;
-    // ends what is left, and any connection warm-up
-    this.abort.abort();
-    return left;
+    this.admit(slot);
   }
 
-  private async deliver(slot: Slot): Promise<void> {
-    const { logger, clock, metrics } = this.opts;
-    const { fn } = slot;
-    if (this.abort.signal.aborted) return;
-    if (this.opts.progress?.mayStart?.() === false) return;
-    const started = clock.now();
-    let attempt = 1;
-    const first = this.attempt(slot, attempt);
-    // The request is on its way (undici writes it on the next tick); the bookkeeping comes after.
-    metrics.lateness((started - slot.nominal - fn.jitterOffsetMs) / 1000);
-    logger.info({ function: fn.id, schedule: slot.schedule, scheduled: scheduledIso(slot.nominal) }, 'Invoking');
-    let outcome = await first;
-    for (; attempt <= fn.retries && !this.abort.signal.aborted; attempt++) {
-      const wait = this.retryWait(outcome, attempt);
-      if (wait === undefined) break;
-      if (clock.now() + wait >= (slot.following() ?? Number.POSITIVE_INFINITY)) {
-        logger.warn({ function: fn.id, attempts: attempt, reason: 'the next slot is due before another attempt' }, 'Giving up retries');
-        break;
+  /** Queues a slot for a place among max_inflight and starts what fits, oldest first. */
+  private admit(slot: Slot): void {
+    this.waiting.push(slot);
+    this.pump();
+  }
+
+  private pump(): void {
+    // a slot that ends at once (aborted, no longer leading) frees its place inside begin(): the
+    // loop, not recursion, starts the next one
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.active < this.opts.maxInflight) {
+        const next = this.waiting.shift();
+        if (next === undefined) break;
+        this.active++;
+        try {
+          this.begin(next);
+        } catch (err) {
+          this.crashed(next, err, true);
+        }
       }
-      logger.warn({ function: fn.id, attempt, ...describeOutcome(outcome), retryIn: formatDuration(wait) }, 'Retrying');
-      metrics.retry(fn);
-      await sleep(clock, wait, this.abort.signal);
-      if (this.abort.signal.aborted) break;
-      outcome = await this.attempt(slot, attempt + 1);
+    } finally {
+      this.pumping = false;
     }
-    this.report(slot, outcome, started, attempt);
+  }
+
+  /** A slot that got its place: its first attempt, then the Invoking line and the lateness. */
+  private begin(slot: Slot): void {
+    const { logger, clock, metrics } = this.opts;
+    if (this.abort.signal.aborted || this.opts.progress?.mayStart?.() === false) {
+      this.release(slot, true);
+      return;
+    }
+    slot.started = clock.now();
+    this.attempt(slot);
+    // The request is on its way (undici writes it on the next tick); the bookkeeping comes after.
+    metrics.lateness((slot.started - slot.nominal - slot.fn.jitterOffsetMs) / 1000);
+    logger.info({ function: slot.fn.id, schedule: slot.schedule, scheduled: scheduledIso(slot.nominal) }, 'Invoking');
+  }
+
+  /** Sends the slot's next attempt; its outcome comes back to outcome(). */
+  private attempt(slot: Slot): void {
+    slot.attempts++;
+    if (this.opts.functionTokens !== undefined) {
+      this.attemptWithToken(slot, slot.attempts).then(
+        (o) => this.outcome(slot, o),
+        (error: unknown) => this.outcome(slot, { ok: false, error }),
+      );
+      return;
+    }
+    // without per-function tokens the request is built and handed to undici synchronously
+    let res: Promise<InvokeResult>;
+    try {
+      res = this.send(slot, slot.attempts, undefined);
+    } catch (error) {
+      // a client that throws instead of rejecting: the same outcome, one turn later
+      queueMicrotask(() => this.outcome(slot, { ok: false, error }));
+      return;
+    }
+    res.then(
+      (r) => this.outcome(slot, { ok: true, res: r }),
+      (error: unknown) => this.outcome(slot, { ok: false, error }),
+    );
   }
 
   /** How long to wait before retrying `outcome`, or undefined when it must not be retried. */
@@ -288,10 +311,8 @@ export class Invoker {
     return isRetryableError(outcome.error) ? retryDelay(retry, undefined) : undefined;
   }
 
-  private async attempt(slot: Slot, attempt: number): Promise<Attempt> {
+  private async attemptWithToken(slot: Slot, attempt: number): Promise<Attempt> {
     try {
-      // Without per-function tokens the request is built and handed to undici synchronously.
-      if (this.opts.functionTokens === undefined) return { ok: true, res: await this.send(slot, attempt, undefined) };
       let authorization = await this.functionToken(slot.fn);
       let res = await this.send(slot, attempt, authorization);
       if (res.status === 401 && authorization !== undefined && this.opts.functionTokens !== undefined) {
@@ -303,6 +324,89 @@ export class Invoker {
     } catch (error) {
       return { ok: false, error };
     }
+  }
+
+  /** An attempt ended: retry it after its backoff, or report the slot and free its place. */
+  private outcome(slot: Slot, outcome: Attempt): void {
+    try {
+      const { logger, clock, metrics } = this.opts;
+      const { fn } = slot;
+      const retry = slot.attempts;
+      if (retry <= fn.retries && !this.abort.signal.aborted) {
+        const wait = this.retryWait(outcome, retry);
+        if (wait !== undefined) {
+          if (clock.now() + wait >= (slot.following() ?? Number.POSITIVE_INFINITY)) {
+            logger.warn({ function: fn.id, attempts: retry, reason: 'the next slot is due before another attempt' }, 'Giving up retries');
+          } else {
+            logger.warn({ function: fn.id, attempt: retry, ...describeOutcome(outcome), retryIn: formatDuration(wait) }, 'Retrying');
+            metrics.retry(fn);
+            sleep(clock, wait, this.abort.signal).then(
+              () => {
+                if (this.abort.signal.aborted) this.finish(slot, outcome);
+                else this.attempt(slot);
+              },
+              (err: unknown) => this.crashed(slot, err, true),
+            );
+            return;
+          }
+        }
+      }
+      this.finish(slot, outcome);
+    } catch (err) {
+      this.crashed(slot, err, true);
+    }
+  }
+
+  private finish(slot: Slot, outcome: Attempt): void {
+    this.release(slot, true);
+    // the next waiting slot's request goes out before this one's log line and metrics
+    this.pump();
+    try {
+      this.report(slot, outcome, slot.started, slot.attempts);
+    } catch (err) {
+      this.opts.logger.error({ function: slot.fn.id, error: describeError(err) }, 'Invocation crashed');
+    }
+  }
+
+  /** A throw where none is expected is a bug: logged, and the slot's place freed, rather than left unhandled. */
+  private crashed(slot: Slot, err: unknown, placed: boolean): void {
+    this.opts.logger.error({ function: slot.fn.id, error: describeError(err) }, 'Invocation crashed');
+    this.release(slot, placed);
+    this.pump();
+  }
+
+  /** The slot is settled: its place (when it had one) and its count are given back. */
+  private release(slot: Slot, placed: boolean): void {
+    if (placed) this.active--;
+    this.pending--;
+    if (slot.fn.concurrency === 'forbid') {
+      const left = (this.running.get(slot.fn.id) ?? 1) - 1;
+      if (left > 0) this.running.set(slot.fn.id, left);
+      else this.running.delete(slot.fn.id);
+    }
+    if (this.pending === 0) this.idle?.();
+  }
+
+  /** Waits for every call in flight, up to `timeoutMs`; returns how many were still running. */
+  async drain(timeoutMs: number): Promise<number> {
+    if (this.pending === 0) {
+      this.abort.abort();
+      return 0;
+    }
+    const stopWaiting = new AbortController();
+    const result = await Promise.race([
+      new Promise<'done'>((resolve) => {
+        this.idle = () => resolve('done');
+      }),
+      sleep(this.opts.clock, timeoutMs, stopWaiting.signal).then(() => 'timeout' as const),
+    ]);
+    this.idle = undefined;
+    stopWaiting.abort();
+    const left = result === 'timeout' ? this.pending : 0;
+    // ends what is left, and any connection warm-up; slots still waiting for a place never start
+    this.abort.abort();
+    this.pump();
+    return left;
   }
 
   private functionToken(fn: DesiredFunction): Promise<string | undefined> {
@@ -322,7 +426,7 @@ export class Invoker {
       executionId: slot.executionId,
       timeoutMs: this.opts.upstreamTimeoutMs,
       signal: this.abort.signal,
-      ...(authorization === undefined ? {} : { authorization }),
+      authorization,
     });
     if (!slot.handed) {
       // after invoke(): the request is handed to undici before the record hears of it
@@ -342,20 +446,32 @@ export class Invoker {
     }
     const elapsed = clock.now() - started;
     const duration = formatDuration(elapsed);
-    const tries = attempts > 1 ? { attempts } : {};
     const status = outcome.ok ? outcome.res.status : 'error';
     this.last.set(fn.id, { scheduled: slot.nominal, started, status, elapsed, attempts });
-    metrics.invocation(fn, String(status), elapsed / 1000);
+    metrics.invocation(fn, outcome.ok ? statusCode(outcome.res.status) : 'error', elapsed / 1000);
     if (!outcome.ok) {
       const hint = outcome.error instanceof ConnectorError ? outcome.error.hint : undefined;
-      logger.warn({ function: fn.id, schedule: slot.schedule, error: describeError(outcome.error), duration, ...tries, hint }, 'Invocation failed');
+      const fields = { function: fn.id, schedule: slot.schedule, error: describeError(outcome.error), duration, attempts: attempts > 1 ? attempts : undefined, hint };
+      logger.warn(fields, 'Invocation failed');
       return;
     }
     const { res } = outcome;
-    const fields = { function: fn.id, status: res.status, bytes: res.bytes, duration, ...tries, ...(res.callId === undefined ? {} : { callId: res.callId }) };
-    if (res.status >= 200 && res.status < 300) logger.info(fields, 'Response');
-    else logger.warn({ ...fields, hint: hintOf(invocationStatus(res.status, this.opts.functionTokens !== undefined)) }, 'Response');
+    // one object, fields in the documented order; pino leaves out the undefined ones
+    const fields = { function: fn.id, status: res.status, bytes: res.bytes, duration, attempts: attempts > 1 ? attempts : undefined, callId: res.callId, hint: undefined as string | undefined };
+    if (res.status >= 200 && res.status < 300) {
+      logger.info(fields, 'Response');
+      return;
+    }
+    fields.hint = hintOf(invocationStatus(res.status, this.opts.functionTokens !== undefined));
+    logger.warn(fields, 'Response');
   }
+}
+
+/** The metric label of a status: the common ones without building a string. */
+const CODES = new Map<number, string>([200, 201, 202, 204, 400, 401, 403, 404, 429, 500, 502, 503, 504].map((c) => [c, String(c)]));
+
+function statusCode(status: number): string {
+  return CODES.get(status) ?? String(status);
 }
 
 function describeOutcome(outcome: Attempt): Record<string, unknown> {

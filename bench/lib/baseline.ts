@@ -1,10 +1,18 @@
-/** Starts bench/naive-baseline.ts (one croner job + fetch per function) in its own process. */
+/**
+ * Starts a baseline in its own process: bench/naive-baseline.ts (one croner job + fetch per
+ * function) or bench/bare-client.ts (one undici Pool that only sends each slot's POSTs).
+ */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const ENTRY = fileURLToPath(new URL('../naive-baseline.ts', import.meta.url));
+export type Baseline = 'naive' | 'bare';
 
-export class NaiveRun {
+const ENTRY: Readonly<Record<Baseline, string>> = {
+  naive: fileURLToPath(new URL('../naive-baseline.ts', import.meta.url)),
+  bare: fileURLToPath(new URL('../bare-client.ts', import.meta.url)),
+};
+
+export class BaselineRun {
   readonly pid: number;
   readonly readyAt: number;
   private readonly child: ChildProcess;
@@ -15,27 +23,32 @@ export class NaiveRun {
     this.readyAt = readyAt;
   }
 
-  static async start(url: string, functions: ReadonlyArray<{ path: string; expr: string }>, periodMs: number): Promise<NaiveRun> {
-    const child = fork(ENTRY, [], {
+  static async start(kind: Baseline, url: string, functions: ReadonlyArray<{ path: string; expr: string }>, periodMs: number): Promise<BaselineRun> {
+    const child = fork(ENTRY[kind], [], {
       execPath: process.execPath,
-      execArgv: [],
+      // BENCH_BASELINE_NODE_ARGS adds node flags to a baseline, e.g. to profile it as BENCH_NODE_ARGS does the connector
+      execArgv: (process.env['BENCH_BASELINE_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== ''),
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       env: { PATH: process.env['PATH'] ?? '' },
     });
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('naive baseline did not start within 60 s')), 60_000);
+      const timer = setTimeout(() => reject(new Error(`${kind} baseline did not start within 60 s`)), 60_000);
       child.once('message', () => {
         clearTimeout(timer);
         resolve();
       });
       child.once('exit', (code) => {
         clearTimeout(timer);
-        reject(new Error(`naive baseline exited (${code})`));
+        reject(new Error(`${kind} baseline exited (${code})`));
       });
-      const marked = functions.map((f) => ({ path: `${f.path}?via=naive`, expr: f.expr }));
-      child.send({ cmd: 'start', config: { url, functions: marked, periodMs } });
+      if (kind === 'naive') {
+        const marked = functions.map((f) => ({ path: `${f.path}?via=naive`, expr: f.expr }));
+        child.send({ cmd: 'start', config: { url, functions: marked, periodMs } });
+      } else {
+        child.send({ cmd: 'start', config: { url, paths: functions.map((f) => f.path), periodMs } });
+      }
     });
-    return new NaiveRun(child, Date.now());
+    return new BaselineRun(child, Date.now());
   }
 
   /** Stops every job and the process; returns how many fetches succeeded and failed. */

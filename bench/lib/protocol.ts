@@ -16,7 +16,7 @@ export interface PopulationGroup {
 
 export interface PopulationSpec {
   readonly groups: readonly PopulationGroup[];
-  /** Return every function's invocation path and expression (for the naive baseline). */
+  /** Return every function's invocation path and expression (for the baselines). */
   readonly returnList?: boolean;
 }
 
@@ -60,6 +60,9 @@ export interface InvocationRecords {
   /** Invocations from the naive baseline (marked ?via=naive). */
   naiveTotal: number;
   naiveEarly: number;
+  /** Invocations from the bare client (marked ?via=bare). */
+  bareTotal: number;
+  bareEarly: number;
   retries: number;
   maxLatenessMs: number;
 }

@@ -83,7 +83,7 @@ export function renderMarkdown(r: SuiteResults, notes: string): string {
   w();
   w('Figures are the median over runs, with the smallest and largest run in brackets.');
   w();
-  w('| Target | Connector | Naive baseline | What this machine allows (calibration) | Verdict |');
+  w('| Target | Connector | Naive baseline | Bare client (same run) and what this machine allows (calibration) | Verdict |');
   w('|---|---|---|---|---|');
   for (const t of r.targets) w(`| ${t.target} | ${t.measured} | ${t.baseline || '–'} | ${t.bound || '–'} | ${verdict(t.met)}${t.unreachable === undefined ? '' : ` (${t.unreachable})`} |`);
   w();
@@ -108,6 +108,22 @@ export function renderMarkdown(r: SuiteResults, notes: string): string {
     w('## Lateness (N functions on one slot)');
     w();
     w('Lateness = arrival at the gateway − `X-Cron-Scheduled-Time`. "slots × runs": each run is a fresh process measuring that many consecutive slots, the first one after start-up included; p50/p99/max are over every invocation of a run, then the median (min–max) over runs. Fired = distinct functions that arrived for each measured slot, worst run. RSS = peak VmHWM of the process during the run.');
+    w();
+    w('The headline comparison is with the **bare client** (`bench/bare-client.ts`), in its own process in the same run, alternating with the connector run by run: one undici `Pool` with 64 connections (the connector\'s default `max_inflight`) to the same gateway that warms its connections one second before each slot (as the connector does), wakes on a timer 3 ms early plus a spin, and sends one `POST` per function with `X-Cron-Scheduled-Time` through `pool.request`: no schedules, logs, metrics, retries or credentials. Ratio = connector ÷ bare client, medians over runs.');
+    w();
+    w('| N | schedule | slots × runs | connector p50 | bare p50 | p50 ratio | connector p99 | bare p99 | p99 ratio | connector RSS | bare RSS | connector fired | connector CPU per invocation | bare CPU per invocation | connector burst rate | bare burst rate |');
+    w('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const l of r.lateness) {
+      const b = l.bare;
+      const c = l.connector;
+      const q = (x: Summary, y: Summary | undefined): string => (y === undefined || !Number.isFinite(y.median) || y.median <= 0 ? '–' : `**${(x.median / y.median).toFixed(2)}×**`);
+      const cell = (f: (v: ImplFigures) => string): string => (b === undefined ? '–' : f(b));
+      w(
+        `| ${num(l.size.n)} | \`${l.size.expr}\` | ${l.size.slots} × ${c.runs.length} | ${fmtSummary(c.p50, fmtMs)} | ${cell((v) => fmtSummary(v.p50, fmtMs))} | ${q(c.p50, b?.p50)} | ${fmtSummary(c.p99, fmtMs)} | ${cell((v) => fmtSummary(v.p99, fmtMs))} | ${q(c.p99, b?.p99)} | ${fmtSummary(c.peakRssMb, mb)} | ${cell((v) => fmtSummary(v.peakRssMb, mb))} | ${pct(c.firedPct.min)} | ${fmtSummary(c.cpuUsPerInvocation, us)} | ${cell((v) => fmtSummary(v.cpuUsPerInvocation, us))} | ${fmtSummary(c.burstRate, rate)} | ${cell((v) => fmtSummary(v.burstRate, rate))} |`,
+      );
+    }
+    w();
+    w('Against the naive baseline:');
     w();
     w('| N | slots × runs | p50 | p99 | max | fired | RSS | naive p50 | naive p99 | naive max | naive fired | naive RSS | naive p99 ÷ connector p99 |');
     w('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
@@ -232,7 +248,8 @@ export function renderMarkdown(r: SuiteResults, notes: string): string {
   w();
   w('- **Processes**: the harness (`bench/run.ts`), the gateway (`bench/gateway-server.ts`) and the measured process each run in their own Node.js process on 127.0.0.1. The measured process is the real built connector as the image starts it, `node ' + IMAGE_NODE_FLAGS.join(' ') + ' dist/main.js` (the node flags of the ENTRYPOINT in the Dockerfile), with `gateway_url`, `system_issuer`, `token_mount_path`, `rebuild_interval` (30s unless stated), `log_encoding=json`, `debug=false` (`true` in discovery, idle, churn and schedules, so every pass logs `Discovery complete`), `http_port=0` (a free loopback port in the schedules scenario), `shutdown_timeout=5s`, everything else default (`max_inflight` 64, `retries` 2).');
   w('- **Gateway**: IAM as in the emulator (test/support): projected ServiceAccount token, RFC 8693 exchange at `/oauth/token` against a JwtIssuer, Policy and Role, Bearer checks on `/system/*` (each token verified once, then cached). Listings are served from a per-namespace JSON buffer; an invocation is timestamped first thing in the request listener with `performance.timeOrigin + performance.now()` and answered 200 at once; keep-alive 65 s.');
-  w('- **Lateness** = that arrival time − `X-Cron-Scheduled-Time`; the arrival clock is `performance.timeOrigin + performance.now()` minus its offset from `Date.now()`, measured when `Date.now()` ticks over (re-measured before each run). **Never early** uses the gateway\'s `Date.now()` at arrival (integer ms, so it cannot report early by rounding). All N functions of a size share one schedule and so one slot; slots are second-level (`* * * * * *`, `*/2`, `*/5`), the first measured slot at least 300 ms after the first `Discovery complete`.');
+  w('- **Lateness** = that arrival time − `X-Cron-Scheduled-Time`; the arrival clock is `performance.timeOrigin + performance.now()` minus its offset from `Date.now()`, measured when `Date.now()` ticks over (re-measured before each run). **Never early** uses the gateway\'s `Date.now()` at arrival (integer ms, so it cannot report early by rounding). All N functions of a size share one schedule and so one slot; slots are second-level (`* * * * * *`, `*/10`), the first measured slot at least 300 ms after the first `Discovery complete`.');
+  w('- **Bare client** (`bench/bare-client.ts`): what a user would write to send each slot\'s POSTs and nothing else, in its own process, in the same run, alternating with the connector run by run: one undici `Pool` (64 connections, keep-alive), the connections warmed with concurrent `GET /healthz` one second before each slot, a timer armed 3 ms early plus a spin to the slot (never early), then one `pool.request` POST per function with `X-Cron-Scheduled-Time`, each answer drained. Its calls are marked `?via=bare`. The issue-13 targets are ratios to it.');
   w('- **Naive baseline** (`bench/naive-baseline.ts`): one `new Cron(expr, () => fetch(url, { method: \'POST\' }))` per function in its own process, measured by the same gateway in the same run (alternating with the connector run by run). It adds only an `X-Cron-Scheduled-Time` header (the slot the callback belongs to: croner calls back only once the slot is reached) so lateness is computed the same way; it does not read response bodies, as the one-liner does not.');
   w('- **Calibration** (`bench/lean-client.ts`): a lean undici client in its own process gives the machine\'s ceiling (invocations per second with one HTTP request each) and floor (one function per slot, plain setTimeout vs. a timer armed 3 ms early plus a spin over a warmed connection). Targets that need more than the ceiling cannot be met on this machine by any connector; the table says so next to each one.');
   w('- **Memory and CPU** of the measured process come from `/proc/<pid>/status` (VmRSS, VmHWM) and `/proc/<pid>/stat` (utime + stime), read by the harness.');

@@ -1,17 +1,18 @@
 /**
  * One measured run of "N functions on one slot": load the population into the gateway, start the
- * connector (or the naive baseline), wait until it is ready, then measure the next `slots` slots
+ * connector (or a baseline), wait until it is ready, then measure the next `slots` slots
  * (the first one at least 300 ms after readiness, so every function is scheduled for it), and
  * stop it. Lateness = arrival at the gateway (high-resolution clock) − X-Cron-Scheduled-Time.
  */
 import { ConnectorRun, connectorEnv } from './connector.ts';
 import type { BenchGateway } from './gateway.ts';
-import { NaiveRun } from './naive.ts';
+import { BaselineRun } from './baseline.ts';
 import { cpuPercent, sample, Sampler, type ProcSample } from './proc.ts';
 import type { InvocationRecords } from './protocol.ts';
 import { distribution, type Distribution } from './stats.ts';
 
-export type Impl = 'connector' | 'naive';
+/** connector: the built connector; bare: bench/bare-client.ts (the floor); naive: bench/naive-baseline.ts. */
+export type Impl = 'connector' | 'bare' | 'naive';
 
 export interface SlotRunOptions {
   readonly n: number;
@@ -76,7 +77,7 @@ async function loadPopulation(gw: BenchGateway, o: SlotRunOptions, impl: Impl): 
   const per = Math.ceil(o.n / namespaces);
   const pop = await gw.setPopulation({
     groups: [{ nsPrefix: 'bench', namespaces, perNamespace: per, namePrefix: 'fn', schedule: { kind: 'fixed', expr: o.expr } }],
-    returnList: impl === 'naive',
+    returnList: impl !== 'connector',
   });
   if (pop.functions !== per * namespaces) throw new Error('population mismatch');
   return pop.list;
@@ -88,17 +89,17 @@ export async function slotRun(gw: BenchGateway, impl: Impl, o: SlotRunOptions): 
   await gw.takeInvocations();
   await gw.anchor();
   let connector: ConnectorRun | undefined;
-  let naive: NaiveRun | undefined;
+  let baseline: BaselineRun | undefined;
   let readyAt: number;
   if (impl === 'connector') {
     connector = await ConnectorRun.start(connectorEnv(gw, o.env));
     await connector.waitFor((l) => l.msg === 'Discovery complete', 120_000, 'the first discovery pass');
     readyAt = Date.now();
   } else {
-    naive = await NaiveRun.start(gw.url, list ?? [], o.periodMs);
-    readyAt = naive.readyAt;
+    baseline = await BaselineRun.start(impl, gw.url, list ?? [], o.periodMs);
+    readyAt = baseline.readyAt;
   }
-  const pid = connector?.pid ?? naive?.pid ?? 0;
+  const pid = connector?.pid ?? baseline?.pid ?? 0;
   const sampler = new Sampler(pid, 500);
   const first = Math.ceil((readyAt + 300) / o.periodMs) * o.periodMs;
   const nominals = Array.from({ length: o.slots }, (_, k) => first + k * o.periodMs);
@@ -120,7 +121,7 @@ export async function slotRun(gw: BenchGateway, impl: Impl, o: SlotRunOptions): 
   } finally {
     sampler.stop();
     if (connector !== undefined) await connector.stop();
-    if (naive !== undefined) await naive.stop();
+    if (baseline !== undefined) await baseline.stop();
   }
   const records = await gw.takeInvocations();
   const result = analyse(impl, n, nominals, o.periodMs, records);
@@ -188,9 +189,9 @@ export function analyse(impl: Impl, n: number, nominals: readonly number[], peri
     firedPct: (seen.size / expected) * 100,
     onTimePct: (onTime / expected) * 100,
     duplicates,
-    early: impl === 'naive' ? r.naiveEarly : r.early,
+    early: impl === 'naive' ? r.naiveEarly : impl === 'bare' ? r.bareEarly : r.early,
     minLatenessMs: minLateness,
-    invocations: impl === 'naive' ? r.naiveTotal : r.total,
+    invocations: impl === 'naive' ? r.naiveTotal : impl === 'bare' ? r.bareTotal : r.total,
     perSlot,
   };
 }

@@ -8,7 +8,7 @@
  */
 import { ConnectorRun, connectorEnv } from '../lib/connector.ts';
 import type { BenchGateway } from '../lib/gateway.ts';
-import { NaiveRun } from '../lib/naive.ts';
+import { BaselineRun } from '../lib/baseline.ts';
 import { cpuPercent, sample, type ProcSample } from '../lib/proc.ts';
 import { sleepUntil } from '../lib/slots.ts';
 
@@ -99,7 +99,7 @@ export async function runIdle(gw: BenchGateway, c: IdleConfig, log: (line: strin
   let naiveEarly = 0;
   let naiveInvocations = 0;
   if (c.baseline) {
-    const naive = await NaiveRun.start(gw.url, pop.list ?? [], 60_000);
+    const naive = await BaselineRun.start('naive', gw.url, pop.list ?? [], 60_000);
     try {
       const w = windowFor(c, naive.readyAt);
       log(`idle: measuring the naive baseline for ${c.windowMs / 1000} s from ${new Date(w.start).toISOString()}`);

@@ -1,6 +1,8 @@
 /**
  * Lateness at 1 / 100 / 1,000 / 10,000 functions on one slot: p50, p99, max and fired %, for the
- * connector and for the naive baseline (one croner job + fetch per function), in the same run.
+ * connector, the bare client (bench/bare-client.ts: one undici Pool that only sends each slot's
+ * POSTs, the floor the connector is held to) and the naive baseline (one croner job + fetch per
+ * function), in the same run, alternating run by run.
  * One run = one fresh process measuring `slots` consecutive slots (the first slot after start-up
  * included); each figure is the median over runs, with min and max.
  */
@@ -32,14 +34,15 @@ export interface ImplFigures {
 export interface LatenessResult {
   readonly size: LatenessSize;
   readonly connector: ImplFigures;
+  readonly bare: ImplFigures | undefined;
   readonly naive: ImplFigures | undefined;
 }
 
 export const FULL_SIZES: readonly LatenessSize[] = [
   { n: 1, expr: '* * * * * *', periodMs: 1000, slots: 15 },
   { n: 100, expr: '* * * * * *', periodMs: 1000, slots: 5 },
-  { n: 1000, expr: '*/2 * * * * *', periodMs: 2000, slots: 5 },
-  { n: 10_000, expr: '*/5 * * * * *', periodMs: 5000, slots: 3 },
+  { n: 1000, expr: '* * * * * *', periodMs: 1000, slots: 5 },
+  { n: 10_000, expr: '*/10 * * * * *', periodMs: 10_000, slots: 3 },
 ];
 
 export const SMOKE_SIZES: readonly LatenessSize[] = [{ n: 10, expr: '* * * * * *', periodMs: 1000, slots: 1 }];
@@ -70,7 +73,7 @@ export async function runLateness(
   const out: LatenessResult[] = [];
   for (const size of opts.sizes) {
     const byImpl = new Map<Impl, SlotRunResult[]>();
-    const impls: Impl[] = opts.baseline ? ['connector', 'naive'] : ['connector'];
+    const impls: Impl[] = opts.baseline ? ['connector', 'bare', 'naive'] : ['connector', 'bare'];
     // Alternate the implementations run by run, so a slow phase of the machine hits both.
     for (let run = 0; run < opts.runs; run++) {
       for (const impl of impls) {
@@ -82,7 +85,13 @@ export async function runLateness(
       }
     }
     const naive = byImpl.get('naive');
-    out.push({ size, connector: figures(byImpl.get('connector') ?? []), naive: naive === undefined ? undefined : figures(naive) });
+    const bare = byImpl.get('bare');
+    out.push({
+      size,
+      connector: figures(byImpl.get('connector') ?? []),
+      bare: bare === undefined ? undefined : figures(bare),
+      naive: naive === undefined ? undefined : figures(naive),
+    });
   }
   return out;
 }

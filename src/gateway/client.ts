@@ -35,7 +35,7 @@ export interface InvokeRequest {
   /** The same for every attempt of one slot, sent as X-Cron-Execution-Id. */
   readonly executionId: string;
   /** A per-function token (jwt_auth), never the connector's own credentials. */
-  readonly authorization?: string;
+  readonly authorization?: string | undefined;
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
 }
@@ -54,6 +54,7 @@ export function isGone(err: unknown): err is GatewayError & { readonly status: 4
 
 const scheduledIso = isoMemo();
 const MAX_LIST_BYTES = 64 * 1024 * 1024;
+const PATH_MEMO_LIMIT = 100_000;
 /** Below the one-second lead of a warm-up, so a slow /healthz never holds a slot's invocations back. */
 const WARM_TIMEOUT_MS = 800;
 
@@ -68,6 +69,9 @@ export class GatewayClient {
   /** The gateway's origin and path prefix, so an invocation builds no URL object. */
   private readonly origin: string;
   private readonly prefix: string;
+  /** Invocation paths by namespace (`async:` prefixed for async calls), then name: encoded once per function. */
+  private readonly paths = new Map<string, Map<string, string>>();
+  private pathCount = 0;
 
   constructor(opts: GatewayClientOptions) {
     this.opts = opts;
@@ -94,6 +98,8 @@ export class GatewayClient {
   }
 
   async invoke(req: InvokeRequest): Promise<InvokeResult> {
+    let path = this.paths.get(req.async ? `async:${req.namespace}` : req.namespace)?.get(req.name);
+    if (path === undefined) path = this.remember(req);
     const headers: Record<string, string> = {
       'content-type': this.opts.contentType,
       'user-agent': USER_AGENT,
@@ -106,19 +112,37 @@ export class GatewayClient {
     if (req.authorization !== undefined) headers.authorization = req.authorization;
     const res = await send(this.opts.invoke, {
       origin: this.origin,
-      path: `${this.prefix}${invocationPath(req.name, req.namespace, req.async)}`,
+      path,
       method: 'POST',
       headers,
       body: '',
       timeoutMs: req.timeoutMs,
       // an asynchronous call only waits for the gateway to queue it: its timeout is the gateway's
-      ...(req.async ? {} : { timeoutSetting: 'upstream_timeout' }),
+      timeoutSetting: req.async ? undefined : 'upstream_timeout',
       maxBodyBytes: Number.MAX_SAFE_INTEGER,
       keepBody: false,
-      ...(req.signal === undefined ? {} : { signal: req.signal }),
+      signal: req.signal,
     });
     const callId = res.headers['x-call-id'];
     return { status: res.status, bytes: res.size, callId: typeof callId === 'string' ? callId : undefined, headers: res.headers };
+  }
+
+  private remember(req: InvokeRequest): string {
+    const path = `${this.prefix}${invocationPath(req.name, req.namespace, req.async)}`;
+    // bounded: functions come and go; past the bound the memo starts again
+    if (this.pathCount >= PATH_MEMO_LIMIT) {
+      this.paths.clear();
+      this.pathCount = 0;
+    }
+    const key = req.async ? `async:${req.namespace}` : req.namespace;
+    let names = this.paths.get(key);
+    if (names === undefined) {
+      names = new Map();
+      this.paths.set(key, names);
+    }
+    names.set(req.name, path);
+    this.pathCount++;
+    return path;
   }
 
   /**

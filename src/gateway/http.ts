@@ -19,10 +19,10 @@ export interface HttpRequest {
   readonly body?: string;
   readonly timeoutMs: number;
   /** The variable that sets timeoutMs (rebuild_timeout, upstream_timeout), named in a timeout's fix. */
-  readonly timeoutSetting?: string;
+  readonly timeoutSetting?: string | undefined;
   /** Largest body kept in memory; larger answers fail with E_GATEWAY_RESPONSE. */
   readonly maxBodyBytes: number;
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /** false: read the body to its end but keep only its size (body is then empty). Default true. */
   readonly keepBody?: boolean;
 }
@@ -97,9 +97,38 @@ function failure(err: unknown, req: HttpRequest, timeoutMs: number, timedOut: bo
 }
 
 /**
+ * Requests in flight per caller signal. A signal shared by every invocation (the invoker's
+ * shutdown signal) gets one 'abort' listener, not one per request: adding and removing a DOM
+ * event listener costs more than the rest of a request's bookkeeping.
+ */
+const watchers = new WeakMap<AbortSignal, Set<() => void>>();
+
+function watch(signal: AbortSignal, onAbort: () => void): void {
+  let set = watchers.get(signal);
+  if (set === undefined) {
+    const fresh = new Set<() => void>();
+    set = fresh;
+    watchers.set(signal, fresh);
+    signal.addEventListener(
+      'abort',
+      () => {
+        for (const abort of [...fresh]) abort();
+        fresh.clear();
+      },
+      { once: true },
+    );
+  }
+  set.add(onAbort);
+}
+
+function unwatch(signal: AbortSignal, onAbort: () => void): void {
+  watchers.get(signal)?.delete(onAbort);
+}
+
+/**
  * One request, through undici's dispatch handler API: no response stream, no AbortSignal plumbing
- * inside undici, one timer for the deadline (cleared with the answer) and at most one listener on
- * the caller's signal. On the invocation hot path this is most of the per-request cost that is
+ * inside undici, one timer for the deadline (cleared with the answer) and no listener of its own
+ * on the caller's signal (one shared per signal). On the invocation hot path this is most of the per-request cost that is
  * ours rather than the kernel's.
  */
 export function send(dispatcher: Dispatcher, req: HttpRequest): Promise<HttpResponse> {
@@ -119,7 +148,7 @@ export function send(dispatcher: Dispatcher, req: HttpRequest): Promise<HttpResp
     const cleanup = (): void => {
       settled = true;
       clearTimeout(timer);
-      outer?.removeEventListener('abort', onAbort);
+      if (outer !== undefined) unwatch(outer, onAbort);
     };
     const fail = (err: unknown): void => {
       if (settled) return;
@@ -147,7 +176,7 @@ export function send(dispatcher: Dispatcher, req: HttpRequest): Promise<HttpResp
         onAbort();
         return;
       }
-      outer.addEventListener('abort', onAbort, { once: true });
+      watch(outer, onAbort);
     }
 
     const handler: Dispatcher.DispatchHandler = {

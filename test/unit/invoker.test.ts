@@ -440,6 +440,45 @@ describe('Invoker: max_inflight', () => {
     expect(s.metrics.of('lateness')).toEqual([[0], [0], [0.4], [0.7]]);
     expect(s.invoker.inflight).toBe(2);
   });
+  it('should send the next waiting call before the finished one is reported, and free its place when reporting throws', async () => {
+    const s = setup({ maxInflight: 1 });
+    for (const name of ['a', 'b']) s.invoker.fire(slot(cronFunction(name, '* * * * *'), 0));
+    const order: string[] = [];
+    vi.spyOn(s.metrics, 'invocation').mockImplementation((fn) => {
+      order.push(`report ${fn.id}: ${s.client.calls.length} sent`);
+      throw new Error('metrics broke');
+    });
+    await s.at(300);
+    s.client.call(0).answer(200);
+    await flushMicrotasks();
+    expect(order).toEqual(['report a.dev: 2 sent']);
+    expect(s.logs.named('Invocation crashed')).toEqual([{ level: 'error', msg: 'Invocation crashed', function: 'a.dev', error: 'metrics broke' }]);
+    expect(s.sent()).toEqual([
+      ['a', 0, 1, 0],
+      ['b', 300, 1, 0],
+    ]);
+    expect(s.invoker.inflight).toBe(1);
+    s.client.call(1).answer(200);
+    await flushMicrotasks();
+    expect(s.invoker.inflight).toBe(0);
+    expect(await s.invoker.drain(1000)).toBe(0);
+  });
+
+  it('should start 10,000 waiting calls in the order they fired, one per place freed', async () => {
+    const s = setup({ maxInflight: 3 });
+    const names = Array.from({ length: 10_000 }, (_, i) => `f${i}`);
+    for (const name of names) s.invoker.fire(slot(cronFunction(name, '* * * * *'), 0));
+    expect(s.client.calls).toHaveLength(3);
+    let rounds = 0;
+    for (let open = s.client.open; open.length > 0; open = s.client.open, rounds++) {
+      expect(open).toHaveLength(Math.min(3, names.length - s.client.calls.length + open.length));
+      for (const call of open) call.answer(200);
+      await flushMicrotasks();
+    }
+    expect(rounds).toBe(Math.ceil(names.length / 3));
+    expect(s.client.calls.map((c) => c.req.name)).toEqual(names);
+    expect(s.invoker.inflight).toBe(0);
+  });
 });
 
 describe('Invoker: connection warm-up', () => {
