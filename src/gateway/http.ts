@@ -96,120 +96,157 @@ function failure(err: unknown, req: HttpRequest, timeoutMs: number, timedOut: bo
   });
 }
 
+/** What a caller's signal aborts: the requests in flight under it. */
+interface Abortable {
+  abortByCaller(): void;
+}
+
 /**
  * Requests in flight per caller signal. A signal shared by every invocation (the invoker's
  * shutdown signal) gets one 'abort' listener, not one per request: adding and removing a DOM
  * event listener costs more than the rest of a request's bookkeeping.
  */
-const watchers = new WeakMap<AbortSignal, Set<() => void>>();
+const watchers = new WeakMap<AbortSignal, Set<Abortable>>();
 
-function watch(signal: AbortSignal, onAbort: () => void): void {
+function watch(signal: AbortSignal, exchange: Abortable): void {
   let set = watchers.get(signal);
   if (set === undefined) {
-    const fresh = new Set<() => void>();
+    const fresh = new Set<Abortable>();
     set = fresh;
     watchers.set(signal, fresh);
     signal.addEventListener(
       'abort',
       () => {
-        for (const abort of [...fresh]) abort();
+        for (const e of [...fresh]) e.abortByCaller();
         fresh.clear();
       },
       { once: true },
     );
   }
-  set.add(onAbort);
+  set.add(exchange);
 }
 
-function unwatch(signal: AbortSignal, onAbort: () => void): void {
-  watchers.get(signal)?.delete(onAbort);
+/**
+ * One request and its answer, as undici's dispatch handler: its state in fields and its callbacks
+ * on the prototype, so a request allocates this object, its promise and one timer, and no
+ * closures (a burst sends thousands at once).
+ */
+class Exchange implements Dispatcher.DispatchHandler, Abortable {
+  private controller: Dispatcher.DispatchController | undefined;
+  private pendingAbort: Error | undefined;
+  private settled = false;
+  private timedOut = false;
+  private status = 0;
+  private headers: HttpResponse['headers'] = {};
+  private size = 0;
+  private chunks: Buffer[] | undefined;
+  private readonly timer: NodeJS.Timeout;
+  private readonly req: HttpRequest;
+  private readonly timeoutMs: number;
+  private readonly keep: boolean;
+  private readonly resolve: (res: HttpResponse) => void;
+  private readonly reject: (err: GatewayError) => void;
+
+  constructor(req: HttpRequest, timeoutMs: number, resolve: (res: HttpResponse) => void, reject: (err: GatewayError) => void) {
+    this.req = req;
+    this.timeoutMs = timeoutMs;
+    this.keep = req.keepBody ?? true;
+    this.resolve = resolve;
+    this.reject = reject;
+    this.timer = setTimeout(onDeadline, timeoutMs, this);
+  }
+
+  /** The deadline passed. */
+  expire(): void {
+    this.timedOut = true;
+    this.abort(new DOMException(`timed out after ${formatDuration(this.timeoutMs)}`, 'TimeoutError'));
+  }
+
+  abortByCaller(): void {
+    const reason: unknown = this.req.signal?.reason;
+    this.abort(reason instanceof Error ? reason : new DOMException('the request was aborted', 'AbortError'));
+  }
+
+  fail(err: unknown): void {
+    if (this.settled) return;
+    this.cleanup();
+    this.reject(failure(err, this.req, this.timeoutMs, this.timedOut));
+  }
+
+  onRequestStart(c: Dispatcher.DispatchController): void {
+    this.controller = c;
+    if (this.pendingAbort !== undefined) c.abort(this.pendingAbort);
+  }
+
+  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, responseHeaders: HttpResponse['headers']): void {
+    this.status = statusCode;
+    this.headers = responseHeaders;
+  }
+
+  onResponseData(c: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.size += chunk.length;
+    if (this.size > this.req.maxBodyBytes) c.abort(tooLarge(pathnameOf(this.req.path), this.req.maxBodyBytes));
+    else if (this.keep) (this.chunks ??= []).push(chunk);
+  }
+
+  onResponseEnd(): void {
+    if (this.settled) return;
+    this.cleanup();
+    const chunks = this.chunks;
+    const body = chunks === undefined ? EMPTY : chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, this.size);
+    this.resolve({ status: this.status, headers: this.headers, body, size: this.size });
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    this.fail(err);
+  }
+
+  private abort(reason: Error): void {
+    if (this.controller !== undefined) this.controller.abort(reason);
+    else {
+      // not started yet (waiting for a connection): fail now, and abort it once it starts
+      this.pendingAbort = reason;
+      this.fail(reason);
+    }
+  }
+
+  private cleanup(): void {
+    this.settled = true;
+    clearTimeout(this.timer);
+    const signal = this.req.signal;
+    if (signal !== undefined) watchers.get(signal)?.delete(this);
+  }
+}
+
+function onDeadline(exchange: Exchange): void {
+  exchange.expire();
 }
 
 /**
  * One request, through undici's dispatch handler API: no response stream, no AbortSignal plumbing
  * inside undici, one timer for the deadline (cleared with the answer) and no listener of its own
- * on the caller's signal (one shared per signal). On the invocation hot path this is most of the per-request cost that is
- * ours rather than the kernel's.
+ * on the caller's signal (one shared per signal). On the invocation hot path this is most of the
+ * per-request cost that is ours rather than the kernel's.
  */
 export function send(dispatcher: Dispatcher, req: HttpRequest): Promise<HttpResponse> {
   const timeoutMs = Math.max(1, Math.ceil(req.timeoutMs));
-  const keep = req.keepBody ?? true;
   return new Promise<HttpResponse>((resolve, reject) => {
-    let controller: Dispatcher.DispatchController | undefined;
-    let pendingAbort: Error | undefined;
-    let settled = false;
-    let timedOut = false;
-    let status = 0;
-    let headers: HttpResponse['headers'] = {};
-    let size = 0;
-    const chunks: Buffer[] = [];
+    const exchange = new Exchange(req, timeoutMs, resolve, reject);
     const outer = req.signal;
-
-    const cleanup = (): void => {
-      settled = true;
-      clearTimeout(timer);
-      if (outer !== undefined) unwatch(outer, onAbort);
-    };
-    const fail = (err: unknown): void => {
-      if (settled) return;
-      cleanup();
-      reject(failure(err, req, timeoutMs, timedOut));
-    };
-    const abort = (reason: Error): void => {
-      if (controller !== undefined) controller.abort(reason);
-      else {
-        // not started yet (waiting for a connection): fail now, and abort it once it starts
-        pendingAbort = reason;
-        fail(reason);
-      }
-    };
-    function onAbort(): void {
-      const reason: unknown = outer?.reason;
-      abort(reason instanceof Error ? reason : new DOMException('the request was aborted', 'AbortError'));
-    }
-    const timer = setTimeout(() => {
-      timedOut = true;
-      abort(new DOMException(`timed out after ${formatDuration(timeoutMs)}`, 'TimeoutError'));
-    }, timeoutMs);
     if (outer !== undefined) {
       if (outer.aborted) {
-        onAbort();
+        exchange.abortByCaller();
         return;
       }
-      watch(outer, onAbort);
+      watch(outer, exchange);
     }
-
-    const handler: Dispatcher.DispatchHandler = {
-      onRequestStart(c) {
-        controller = c;
-        if (pendingAbort !== undefined) c.abort(pendingAbort);
-      },
-      onResponseStart(_c, statusCode, responseHeaders) {
-        status = statusCode;
-        headers = responseHeaders;
-      },
-      onResponseData(c, chunk) {
-        size += chunk.length;
-        if (size > req.maxBodyBytes) c.abort(tooLarge(pathnameOf(req.path), req.maxBodyBytes));
-        else if (keep) chunks.push(chunk);
-      },
-      onResponseEnd() {
-        if (settled) return;
-        cleanup();
-        const body = !keep ? EMPTY : chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
-        resolve({ status, headers, body, size });
-      },
-      onResponseError(_c, err) {
-        fail(err);
-      },
-    };
     try {
       dispatcher.dispatch(
         { origin: req.origin, path: req.path, method: req.method, headers: req.headers, body: req.body ?? null, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
-        handler,
+        exchange,
       );
     } catch (err) {
-      fail(err);
+      exchange.fail(err);
     }
   });
 }
