@@ -80,13 +80,16 @@ interface Slot {
   attempts: number;
 }
 
-/** LastRun as kept in memory: numbers, formatted only when /schedules asks. */
+/**
+ * LastRun as kept in memory: numbers, formatted only when /schedules asks; updated in place, so a
+ * burst allocates no new record per function (they would outlive the young generation).
+ */
 interface LastResult {
-  readonly scheduled: number;
-  readonly started: number;
-  readonly status: number | 'error';
-  readonly elapsed: number;
-  readonly attempts: number;
+  scheduled: number;
+  started: number;
+  status: number | 'error';
+  elapsed: number;
+  attempts: number;
 }
 
 type Attempt = { readonly ok: true; readonly res: InvokeResult } | { readonly ok: false; readonly error: unknown };
@@ -447,7 +450,15 @@ export class Invoker {
     const elapsed = clock.now() - started;
     const duration = formatDuration(elapsed);
     const status = outcome.ok ? outcome.res.status : 'error';
-    this.last.set(fn.id, { scheduled: slot.nominal, started, status, elapsed, attempts });
+    const last = this.last.get(fn.id);
+    if (last === undefined) this.last.set(fn.id, { scheduled: slot.nominal, started, status, elapsed, attempts });
+    else {
+      last.scheduled = slot.nominal;
+      last.started = started;
+      last.status = status;
+      last.elapsed = elapsed;
+      last.attempts = attempts;
+    }
     metrics.invocation(fn, outcome.ok ? statusCode(outcome.res.status) : 'error', elapsed / 1000);
     if (!outcome.ok) {
       const hint = outcome.error instanceof ConnectorError ? outcome.error.hint : undefined;

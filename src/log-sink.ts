@@ -1,7 +1,8 @@
 /**
- * Where log lines go: a Node.js writable stream (stdout), fed one batch per event-loop turn.
- * - Never blocks the event loop and never loops: lines of one turn are joined and handed to the
- *   stream once (a burst of thousands of lines is one write); the stream buffers.
+ * Where log lines go: a Node.js writable stream (stdout), fed in batches.
+ * - Never blocks the event loop and never loops: lines are joined and handed to the stream once
+ *   per FLUSH_MS (or as soon as FLUSH_BYTES are waiting): a burst of thousands of lines spread
+ *   over many event-loop turns is a few writes, not one system call per turn; the stream buffers.
  * - Never grows without bound: while the stream holds more than `maxBufferedBytes` unwritten
  *   (nobody reads stdout), new lines are dropped and counted.
  * - A stream that fails (EPIPE when the reader has gone, as with `cron-connector | head`) is
@@ -18,6 +19,18 @@ export interface LineStream {
 }
 
 export const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
+/** How long a line may wait for the lines after it: unnoticeable when reading logs. */
+export const FLUSH_MS = 10;
+/** Written without waiting for FLUSH_MS once this much is waiting (a pipe holds 64 KiB). */
+export const FLUSH_BYTES = 64 * 1024;
+
+/** Runs the batch write: after `ms`, or on the next turn of the event loop when `ms` is 0. */
+export type FlushScheduler = (write: () => void, ms: number) => void;
+
+const defaultScheduler: FlushScheduler = (write, ms) => {
+  if (ms === 0) setImmediate(write);
+  else setTimeout(write, ms);
+};
 
 export class StreamSink {
   private readonly stream: LineStream;
@@ -25,12 +38,17 @@ export class StreamSink {
   private pending: string[] = [];
   private pendingBytes = 0;
   private scheduled = false;
+  /** A write is scheduled for the next turn (FLUSH_BYTES reached), not only after FLUSH_MS. */
+  private urgent = false;
   private broken = false;
   private droppedLines = 0;
+  private readonly schedule: FlushScheduler;
+  private readonly flushLater = (): void => this.writePending();
 
-  constructor(stream: LineStream, maxBufferedBytes = MAX_BUFFERED_BYTES) {
+  constructor(stream: LineStream, maxBufferedBytes = MAX_BUFFERED_BYTES, schedule: FlushScheduler = defaultScheduler) {
     this.stream = stream;
     this.maxBufferedBytes = maxBufferedBytes;
+    this.schedule = schedule;
     stream.on('error', () => this.fail());
   }
 
@@ -48,7 +66,12 @@ export class StreamSink {
     this.pendingBytes += line.length;
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => this.writePending());
+      this.schedule(this.flushLater, FLUSH_MS);
+    }
+    if (!this.urgent && this.pendingBytes >= FLUSH_BYTES) {
+      // the timer stays armed: it finds nothing to write, or the lines after these
+      this.urgent = true;
+      this.schedule(this.flushLater, 0);
     }
   }
 
@@ -73,8 +96,12 @@ export class StreamSink {
   }
 
   private writePending(): void {
+    this.urgent = false;
+    if (this.pending.length === 0) {
+      this.scheduled = false;
+      return;
+    }
     this.scheduled = false;
-    if (this.pending.length === 0) return;
     const text = this.pending.length === 1 ? (this.pending[0] as string) : this.pending.join('');
     this.pending = [];
     this.pendingBytes = 0;
