@@ -2,7 +2,7 @@
  * `npm run bench` → `npm run build && node bench/run.ts`: runs every scenario against the built
  * connector and writes BENCHMARKS.md and bench/results.json.
  *
- *   node bench/run.ts                     full run (about 35 minutes on 2 cores), writes both files
+ *   node bench/run.ts                     full run (about 40 minutes on 2 cores), writes both files
  *   node bench/run.ts --smoke             every scenario at a tiny size, once (seconds); writes nothing
  *   node bench/run.ts --only=lateness,idle   some scenarios; writes nothing unless --out/--json
  *   --out=FILE    write the Markdown report there     --json=FILE   write the raw results there

@@ -1,6 +1,6 @@
 /**
  * The benchmark suite (bench/) at a tiny size: every scenario runs once against the built
- * connector and the naive baseline, so the suite cannot rot. Benchmarks are not tests: this
+ * connector, the bare client and the naive baseline, so the suite cannot rot. Benchmarks are not tests: this
  * checks only that each scenario produced figures and that no invocation arrived early, never
  * a timing (nor the duplicates of the HA scenario: a kill -9 may legitimately repeat a slot).
  */
@@ -18,11 +18,12 @@ describe('benchmark suite (smoke)', () => {
     expect(results.mode).toBe('smoke');
   }, 150_000);
 
-  it('should measure lateness for the connector and the naive baseline', () => {
+  it('should measure lateness for the connector, the bare client and the naive baseline', () => {
     const size = results.lateness?.[0];
-    for (const impl of [size?.connector, size?.naive]) {
+    for (const impl of [size?.connector, size?.bare, size?.naive]) {
       const run = impl?.runs[0];
       expect(run?.invocations).toBeGreaterThan(0);
+      expect(run?.early).toBe(0);
       expect(finite(run?.lateness.p50) && finite(run?.lateness.p99) && finite(run?.lateness.max)).toBe(true);
       expect(finite(run?.firedPct)).toBe(true);
     }
