@@ -1,9 +1,11 @@
 /**
- * The console encoding assembles its usual lines without parsing pino's JSON: these tests hold it
- * to the reference algorithm (toConsoleLine applied to the json encoding's line: parse, rebuild),
- * byte for byte, over a corpus of awkward entries and a seeded random one, and check which lines
- * are parsed; and they hold the json encoding to pino with redact() as its fields formatter.
+ * Both encodings assemble their usual lines from pino's parts, not from pino's JSON: these tests
+ * hold the console encoding to the reference algorithm (toConsoleLine applied to the json
+ * encoding's line: parse, rebuild) and the json encoding to pino with redact() as its fields
+ * formatter and nothing else, byte for byte, over a corpus of awkward entries and seeded random
+ * ones, and check which lines are assembled (console: not parsed; json: pino serialized nothing).
  */
+import { tracingChannel } from 'node:diagnostics_channel';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createLogger, redact, toConsoleLine, type Logger } from '../../src/log.ts';
@@ -146,6 +148,125 @@ const corpus: Array<[string, Call, boolean]> = [
   ['a function and a symbol', (l) => l.info({ f: () => 1, s: Symbol('s') }, 'skipped'), true],
   ['a Proxy listing keys its own way', (l) => l.info({ p: new Proxy({ b: 1, 1: 2 }, { ownKeys: () => ['b', '1'] }) }, 'proxy'), false],
   ['an array as fields', (l) => l.info(['a', 'b'] as unknown as object, 'array'), false],
+  ['a toJSON that is not enumerable', (l) => l.info(Object.defineProperty({ a: 1 }, 'toJSON', { value: () => ({ b: 2 }) }), 'hidden toJSON'), false],
+  ['a nested toJSON that is not enumerable, reading its key', (l) => l.info({ o: Object.defineProperty({ a: 1 }, 'toJSON', { value: (key: string) => `key ${key}` }) }, 'hidden toJSON'), false],
+  ['an array with a toJSON, reading its key', (l) => l.info({ list: Object.assign([1, 2], { toJSON: (key: string) => `key ${key}` }) }, 'array toJSON'), false],
+  ['an inherited enumerable field', (l) => l.info(Object.create({ inherited: 1 }, { own: { value: 2, enumerable: true } }) as object, 'inherited'), false],
+  ['fields that are not enumerable', (l) => l.info(Object.defineProperty({ a: 1 }, 'hidden', { value: 2 }), 'hidden'), true],
+  ['symbol keys', (l) => l.info({ a: 1, [Symbol('s')]: 2 }, 'symbol keys'), true],
+  ['U+2028, U+2029, DEL, every control character', (l) => l.info({ a: '\u2028\u2029\u007f', b: Array.from({ length: 32 }, (_, i) => String.fromCharCode(i)).join(''), o: { c: '\u2028\u0000' } }, 'line\u2028sep\u2029 del\u007f'), true],
+  ['a long string with quotes and a control character', (l) => l.info({ a: `${'"\\'.repeat(60)}\u0001`, b: 'é'.repeat(101) }, `${'m"'.repeat(70)}\n`), true],
+  ['lone surrogates in long strings', (l) => l.info({ a: `${'x'.repeat(120)}\ud800`, [`${'k'.repeat(120)}\udfff`]: 1 }, `${'m'.repeat(120)}\ud83d`), true],
+  ['lone surrogates beside control characters', (l) => l.info({ a: 'x\ud800\n', ['k\udc00\t']: 1 }, '\u0001\ud800'), true],
+  ['a secret-named field with a lone surrogate in its name', (l) => l.info({ 'token\ud800': 'x' }, 'lone'), true],
+  ['a surrogate pair and a reversed one', (l) => l.info({ a: '\ud83d\ude00', b: '\ude00\ud83d' }, 'pairs'), true],
+];
+
+/**
+ * Entries the json encoding leaves to pino though the console one assembles them: a top-level
+ * name, string or message that is not well-formed (pino writes a lone surrogate raw).
+ */
+const jsonByPino = new Set([
+  'a lone surrogate in a field',
+  'a lone surrogate in a key',
+  'a lone surrogate in the message',
+  'lone surrogates in long strings',
+  'lone surrogates beside control characters',
+  'a secret-named field with a lone surrogate in its name',
+  'a surrogate pair and a reversed one',
+]);
+
+/** Calls that write several lines, some while pino writes another. */
+const multiLine: Array<[string, (l: Logger) => void]> = [
+  [
+    'a child logger',
+    (l) => {
+      l.info({ a: 1 }, 'root');
+      l.child({ a: 2, component: 'x' }).info({ a: 3 }, 'child shadows a binding');
+      l.info({ a: 4 }, 'root again');
+    },
+  ],
+  [
+    'bindings set on the root',
+    (l) => {
+      l.info({ a: 1 }, 'before');
+      l.setBindings({ b: 1, component: 'x' });
+      l.info({ b: 2, c: 3 }, 'bound');
+    },
+  ],
+  [
+    'a line logged while pino writes another',
+    (l) => {
+      let reads = 0;
+      const fields = {
+        big: 2n ** 70n, // not plain: parsed, the number reads back otherwise
+        get inner(): string {
+          if (++reads === 2) l.info({ a: 1 }, 'logged from a getter'); // plain
+          return 'x';
+        },
+      };
+      l.info(fields, 'outer');
+    },
+  ],
+  [
+    'a line logged before pino writes another',
+    (l) => {
+      let reads = 0;
+      const fields = {
+        a: 1,
+        // pino looks for an http request first: this logs before pino takes the outer time
+        get method(): undefined {
+          if (++reads === 1) l.warn({ b: 2 }, 'logged from a getter');
+          return undefined;
+        },
+      };
+      l.info(fields, 'outer');
+    },
+  ],
+  [
+    'a format-string line logged before pino writes another',
+    (l) => {
+      let reads = 0;
+      const fields = {
+        a: 1,
+        get method(): undefined {
+          if (++reads === 1) l.warn({ b: 2 }, 'from %s', 'a getter');
+          return undefined;
+        },
+      };
+      l.info(fields, 'outer');
+    },
+  ],
+  [
+    'a line without a message logged while pino writes one with a message',
+    (l) => {
+      let reads = 0;
+      const fields = {
+        big: 12n, // pino's line
+        get inner(): string {
+          if (++reads === 2) l.info({ a: 1 }); // assembled, no message to leave out
+          return 'x';
+        },
+      };
+      l.info(fields, 'outer keeps its message');
+      l.info({ b: 2 }, 'and the next line its own');
+    },
+  ],
+  [
+    'a line of another level logged while the fields are cleaned, the clock moving',
+    (l) => {
+      let reads = 0;
+      const fields = {
+        a: 1,
+        get inner(): string {
+          if (++reads === 1) l.error({ b: 2 }, 'from a getter'); // cleanFields reads it first
+          return 'x';
+        },
+      };
+      l.info(fields, 'outer, assembled');
+      l.warn('last');
+    },
+  ],
 ];
 
 describe('console encoding', () => {
@@ -175,67 +296,7 @@ describe('console encoding', () => {
     expect(actual).toContain('"error":"upstream echoed [REDACTED] and [REDACTED]"');
   });
 
-  it.each<[string, (l: Logger) => void]>([
-    [
-      'a child logger',
-      (l) => {
-        l.info({ a: 1 }, 'root');
-        l.child({ a: 2, component: 'x' }).info({ a: 3 }, 'child shadows a binding');
-        l.info({ a: 4 }, 'root again');
-      },
-    ],
-    [
-      'bindings set on the root',
-      (l) => {
-        l.info({ a: 1 }, 'before');
-        l.setBindings({ b: 1, component: 'x' });
-        l.info({ b: 2, c: 3 }, 'bound');
-      },
-    ],
-    [
-      'a line logged while pino writes another',
-      (l) => {
-        let reads = 0;
-        const fields = {
-          big: 2n ** 70n, // not plain: parsed, the number reads back otherwise
-          get inner(): string {
-            if (++reads === 2) l.info({ a: 1 }, 'logged from a getter'); // plain
-            return 'x';
-          },
-        };
-        l.info(fields, 'outer');
-      },
-    ],
-    [
-      'a line logged before pino writes another',
-      (l) => {
-        let reads = 0;
-        const fields = {
-          a: 1,
-          // pino looks for an http request first: this logs before pino takes the outer time
-          get method(): undefined {
-            if (++reads === 1) l.warn({ b: 2 }, 'logged from a getter');
-            return undefined;
-          },
-        };
-        l.info(fields, 'outer');
-      },
-    ],
-    [
-      'a format-string line logged before pino writes another',
-      (l) => {
-        let reads = 0;
-        const fields = {
-          a: 1,
-          get method(): undefined {
-            if (++reads === 1) l.warn({ b: 2 }, 'from %s', 'a getter');
-            return undefined;
-          },
-        };
-        l.info(fields, 'outer');
-      },
-    ],
-  ])('should write lines of %s as the parsing algorithm does', (_name, calls) => {
+  it.each(multiLine)('should write lines of %s as the parsing algorithm does', (_name, calls) => {
     const p = pair();
     calls(p.json);
     calls(p.console);
@@ -307,5 +368,155 @@ describe('console encoding', () => {
       if (!parsed) fast++;
     }
     expect(fast).toBeGreaterThan(runs / 4);
+  });
+});
+
+/** The lines pino's asJson made, from the tracing channel pino publishes them on. */
+const asJsonChannel = tracingChannel<object, object>('pino_asJson');
+let pinoLines: string[] = [];
+const ignore = (): void => undefined;
+const asJsonEnd = {
+  start: ignore,
+  end: (ctx: { result?: unknown }) => void pinoLines.push(ctx.result as string),
+  asyncStart: ignore,
+  asyncEnd: ignore,
+  error: ignore,
+};
+
+/** A line pino made with neither fields nor a message: it serialized nothing for it. */
+const BARE = /^\{"level":"[a-z]+","time":"[^"]+"\}\n$/;
+
+describe('json encoding', () => {
+  beforeEach(() => {
+    pinoLines = [];
+    asJsonChannel.subscribe(asJsonEnd);
+  });
+
+  afterEach(() => {
+    asJsonChannel.unsubscribe(asJsonEnd);
+  });
+
+  /** The lines of `calls` from the json encoding and from pino with redact(), and what pino made. */
+  function jsonBoth(calls: Call, clock: () => void = () => undefined): { actual: string[]; expected: string[]; made: string[] } {
+    const ref = referenceJson();
+    clock();
+    calls(ref.logger);
+    const actual: string[] = [];
+    const { logger } = createLogger({ encoding: 'json', debug: true }, { write: (l) => actual.push(l) });
+    clock();
+    pinoLines = [];
+    calls(logger);
+    return { actual, expected: ref.lines, made: pinoLines };
+  }
+
+  const movingClock = (): void => {
+    let now = NOW;
+    vi.spyOn(Date, 'now').mockImplementation(() => (now += 1));
+  };
+
+  it.each(corpus)('should write %s as pino with redact() does', (name, call, fast) => {
+    const { actual, expected, made } = jsonBoth(call);
+    expect(actual).toHaveLength(1);
+    expect(made).toHaveLength(1);
+    expect(actual).toEqual(expected);
+    const assembled = fast && !jsonByPino.has(name);
+    // assembled: pino made a line of nothing; else it is pino's line that is written
+    if (assembled) expect(made[0]).toMatch(BARE);
+    else expect(made[0]).toBe(actual[0]);
+  });
+
+  it('should assemble the Invoking and Response lines, leaving pino nothing to serialize', () => {
+    const lines: string[] = [];
+    const { logger } = createLogger({ encoding: 'json', debug: false }, { write: (l) => lines.push(l) });
+    logger.info({ function: 'fn1.bench', schedule: '* * * * * *', scheduled: '2026-12-07T01:00:00.000Z' }, 'Invoking');
+    logger.info({ function: 'fn1.bench', status: 200, bytes: 2, duration: '1.2ms' }, 'Response');
+    logger.warn({ function: 'f.dev', status: 502, hint: 'is the function deployed?' }, 'Response');
+    logger.warn({ function: 'f.dev', error: 'connect ECONNREFUSED 10.0.0.1:8080', hint: undefined }, 'Invocation failed');
+    logger.error({}, 'no fields');
+    logger.info('a message only');
+    logger.info({ status: 200 });
+    const time = '"time":"2026-12-07T01:00:00.123Z"';
+    expect(lines).toEqual([
+      `{"level":"info",${time},"function":"fn1.bench","schedule":"* * * * * *","scheduled":"2026-12-07T01:00:00.000Z","msg":"Invoking"}\n`,
+      `{"level":"info",${time},"function":"fn1.bench","status":200,"bytes":2,"duration":"1.2ms","msg":"Response"}\n`,
+      `{"level":"warn",${time},"function":"f.dev","status":502,"hint":"is the function deployed?","msg":"Response"}\n`,
+      `{"level":"warn",${time},"function":"f.dev","error":"connect ECONNREFUSED 10.0.0.1:8080","msg":"Invocation failed"}\n`,
+      `{"level":"error",${time},"msg":"no fields"}\n`,
+      `{"level":"info",${time},"msg":"a message only"}\n`,
+      `{"level":"info",${time},"status":200}\n`,
+    ]);
+    expect(pinoLines).toHaveLength(lines.length);
+    for (const made of pinoLines) expect(made).toMatch(BARE);
+  });
+
+  it.each(multiLine)('should write lines of %s as pino with redact() does, the clock moving', (_name, calls) => {
+    const { actual, expected } = jsonBoth(calls, movingClock);
+    expect(actual.length).toBeGreaterThan(1);
+    expect(actual).toEqual(expected);
+    expect(new Set(actual.map((l) => (JSON.parse(l) as { time: string }).time)).size).toBe(actual.length);
+  });
+
+  it('should write seeded random entries byte for byte as pino with redact() does', () => {
+    let seed = 7122026;
+    const random = (): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+    const chars = ['a', 'é', '中', '😀', '"', '\\', '\t', '\n', '\u0000', '\u001f', '\u007f', '\u2028', '\u2029', '/', '<', ' '];
+    const surrogates = ['\ud800', '\udfff', '\ud83d', '\ude00'];
+    const text = (): string => {
+      const r = random();
+      if (r < 0.15) return pick(['', 'plain', 'Invoking', 'Response', JWT, `Bearer ${JWT}`, ',"msg":"y"']);
+      const n = r < 0.8 ? Math.floor(random() * 12) : 95 + Math.floor(random() * 12); // around pino's 100
+      let s = '';
+      for (let i = 0; i < n; i++) {
+        const c = random();
+        s += c < 0.7 ? 'x' : c < 0.99 ? pick(chars) : pick(surrogates);
+      }
+      return s;
+    };
+    const keys = ['function', 'status', 'error', 'a', 'b', 'msg', 'err', 'token', '1', '0', '__proto__', 'toJSON'];
+    const numbers = [0, -0, 1, -1.5, 200, 1e21, 1e-7, 2 ** 53 + 1, NaN, Infinity, -Infinity, Number.MIN_VALUE];
+    const value = (depth: number): unknown => {
+      const r = random();
+      if (r < 0.45) return text();
+      if (r < 0.65) return pick(numbers);
+      if (r < 0.72) return pick([true, false, null, undefined]);
+      if (r < 0.74) return pick([12n, new Date(0), new Thing(), () => 1, Symbol('s')]);
+      if (depth > 4) return text();
+      if (r < 0.88) return object(depth + 1, Math.floor(random() * 4));
+      return Array.from({ length: Math.floor(random() * 4) }, () => value(depth + 1));
+    };
+    const object = (depth: number, n: number): Record<string, unknown> => {
+      const o: Record<string, unknown> = {};
+      for (let i = 0; i < n; i++) {
+        const key = random() < 0.75 ? pick(keys) : text();
+        Object.defineProperty(o, key, { value: value(depth), enumerable: true, writable: true, configurable: true });
+      }
+      return o;
+    };
+    const runs = 2000;
+    let assembled = 0;
+    const ref = referenceJson();
+    const actual: string[] = [];
+    const { logger } = createLogger({ encoding: 'json', debug: true }, { write: (l) => actual.push(l) });
+    for (let i = 0; i < runs; i++) {
+      const fields = object(0, Math.floor(random() * 6));
+      const r = random();
+      const msg = r < 0.8 ? text() : undefined;
+      const call: Call = (l) => (msg === undefined ? (r < 0.9 ? l.info(fields) : l.info(msg)) : l.warn(fields, msg));
+      call(ref.logger);
+      pinoLines = [];
+      call(logger);
+      expect(actual.at(-1), JSON.stringify(ref.lines.at(-1))).toBe(ref.lines.at(-1));
+      if (actual.at(-1) !== pinoLines[0]) {
+        expect(pinoLines[0]).toMatch(BARE);
+        assembled++;
+      }
+    }
+    expect(actual).toHaveLength(runs);
+    expect(assembled).toBeGreaterThan(runs / 4);
+    expect(assembled).toBeLessThan(runs);
   });
 });
