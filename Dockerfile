@@ -83,7 +83,7 @@ EXPOSE 8081
 # (drains in-flight invocations within shutdown_timeout) and starts no child processes, so no
 # init process is needed. /nodejs/bin/node is where distroless keeps node; with a node:24-*
 # runtime image use /usr/local/bin/node, here and in the shebang of docker/cron-connector.
-# V8 flags, both measured by npm run bench (BENCHMARKS.md), which runs the connector with the
+# V8 flags, each measured by npm run bench (BENCHMARKS.md), which runs the connector with the
 # node flags of this line (so does the package test, which fails if this node rejects one):
 #   --min/--max-semi-space-size=4 (MB) fix the young generation at 4 MB: a burst of invocations
 #     otherwise grows it to tens of MB of short-lived garbage (RSS at 1,000 functions on one
@@ -91,5 +91,9 @@ EXPOSE 8081
 #     it at its full size saves a discovery pass the scavenges of a growing one;
 #   --heap-growing-percent=35 grows the old generation by 1.35x at a time instead of V8's dynamic
 #     factor: peak RSS of discovery at 100,000 functions 234-279 MB without it, 211-245 MB with
-#     it (BENCHMARKS.md; BENCH_IMAGE_FLAGS=0 npm run bench measures without the flags).
-ENTRYPOINT ["/nodejs/bin/node", "--min-semi-space-size=4", "--max-semi-space-size=4", "--heap-growing-percent=35", "/app/node_modules/cron-connector/dist/main.js"]
+#     it (BENCHMARKS.md; BENCH_IMAGE_FLAGS=0 npm run bench measures without the flags);
+#   --always-sparkplug compiles a function to V8's baseline code on its first call instead of
+#     interpreting it until it is warm: the first slot after a start runs the dispatch path cold
+#     (1,000 functions on one slot, first slot p99 at 860841b: 302-337 ms without it, 172-259 ms
+#     with it, RSS +2 MB).
+ENTRYPOINT ["/nodejs/bin/node", "--min-semi-space-size=4", "--max-semi-space-size=4", "--heap-growing-percent=35", "--always-sparkplug", "/app/node_modules/cron-connector/dist/main.js"]
