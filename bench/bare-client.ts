@@ -2,8 +2,8 @@
  * The bare client, run as its own process: what a new user would write to send each slot's POSTs
  * and nothing else, the floor the connector is compared with (issue 13). One undici `Pool` with
  * 64 connections (the connector's default max_inflight) to the same gateway; for every slot it
- *   - warms the connections one second before (as many concurrent GET /healthz as the slot will
- *     use, up to 64, like the connector's warm-up),
+ *   - warms the connections one second before every slot (as many concurrent GET /healthz as the
+ *     slot will use, up to 64; the connector does so only after 4 s without a call),
  *   - wakes on a timer armed 3 ms early and spins until Date.now() reaches the slot (never early),
  *   - sends one `POST /function/<name>` per function with `X-Cron-Scheduled-Time`, through
  *     `pool.request`, and drains each answer.
@@ -68,7 +68,7 @@ function loop(pool: Pool, config: Config, nominal: number): void {
       loop(pool, config, nominal + config.periodMs);
       return;
     }
-    timer = setTimeout(arm, warmed ? wait - SPIN_LEAD_MS : Math.min(wait - WARM_LEAD_MS, wait - SPIN_LEAD_MS));
+    timer = setTimeout(arm, warmed ? wait - SPIN_LEAD_MS : wait - WARM_LEAD_MS);
   };
   arm();
 }

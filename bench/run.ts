@@ -81,7 +81,7 @@ if (out !== undefined) {
 process.stdout.write(`\n${results.mode} run, ${results.durationS} s\n`);
 for (const t of results.targets) {
   const verdict = t.met === undefined ? 'not judged' : t.met ? 'MET' : 'NOT MET';
-  process.stdout.write(`- ${t.target}: ${t.measured} [${verdict}${t.unreachable === undefined ? '' : `; ${t.unreachable}`}]\n`);
+  process.stdout.write(`- ${t.target}: ${t.measured} [${verdict}]\n`);
 }
 if (out !== undefined) process.stdout.write(`wrote ${out}\n`);
 if (json !== undefined) process.stdout.write(`wrote ${json}\n`);

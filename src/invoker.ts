@@ -78,6 +78,8 @@ interface Slot {
   started: number;
   /** Attempts sent so far. */
   attempts: number;
+  /** Released: its counts given back (once, whatever path ends it). */
+  settled: boolean;
 }
 
 /**
@@ -117,7 +119,8 @@ export class Invoker {
 
   constructor(opts: InvokerOptions) {
     this.opts = opts;
-    // every call in flight listens for shutdown on this signal: up to max_inflight listeners
+    // every slot waiting out a jitter offset or a retry's backoff listens for shutdown on this
+    // signal (thousands on a jittered slot); requests share one listener (src/gateway/http.ts)
     setMaxListeners(0, this.abort.signal);
   }
 
@@ -225,7 +228,7 @@ export class Invoker {
       progress?.handed(nominal);
       return;
     }
-    const slot: Slot = { fn, schedule: expression, nominal, following, executionId: undefined, handed: false, started: 0, attempts: 0 };
+    const slot: Slot = { fn, schedule: expression, nominal, following, executionId: undefined, handed: false, started: 0, attempts: 0, settled: false };
     if (fn.concurrency === 'forbid') this.running.set(fn.id, (this.running.get(fn.id) ?? 0) + 1);
     this.pending++;
     if (fn.jitterOffsetMs > 0) {
@@ -275,9 +278,14 @@ export class Invoker {
     }
     slot.started = clock.now();
     this.attempt(slot);
-    // The request is on its way (undici writes it on the next tick); the bookkeeping comes after.
-    metrics.lateness((slot.started - slot.nominal - slot.fn.jitterOffsetMs) / 1000);
-    logger.info({ function: slot.fn.id, schedule: slot.schedule, scheduled: scheduledIso(slot.nominal) }, 'Invoking');
+    // The request is on its way (undici writes it on the next tick); the bookkeeping comes after,
+    // and a throw in it must not end a slot whose answer is still to come.
+    try {
+      metrics.lateness((slot.started - slot.nominal - slot.fn.jitterOffsetMs) / 1000);
+      logger.info({ function: slot.fn.id, schedule: slot.schedule, scheduled: scheduledIso(slot.nominal) }, 'Invoking');
+    } catch (err) {
+      logger.error({ function: slot.fn.id, error: describeError(err) }, 'Invocation crashed');
+    }
   }
 
   /** Sends the slot's next attempt; its outcome comes back to outcome(). */
@@ -378,8 +386,10 @@ export class Invoker {
     this.pump();
   }
 
-  /** The slot is settled: its place (when it had one) and its count are given back. */
+  /** The slot is settled: its place (when it had one) and its count are given back, once. */
   private release(slot: Slot, placed: boolean): void {
+    if (slot.settled) return;
+    slot.settled = true;
     if (placed) this.active--;
     this.pending--;
     if (slot.fn.concurrency === 'forbid') {

@@ -41,6 +41,8 @@ export class StreamSink {
   /** A write is scheduled for the next turn (FLUSH_BYTES reached), not only after FLUSH_MS. */
   private urgent = false;
   private broken = false;
+  /** flush() has been called (shutdown): a line written after it waits for no timer. */
+  private closing = false;
   private droppedLines = 0;
   private readonly schedule: FlushScheduler;
   private readonly flushLater = (): void => this.writePending();
@@ -66,7 +68,7 @@ export class StreamSink {
     this.pendingBytes += line.length;
     if (!this.scheduled) {
       this.scheduled = true;
-      this.schedule(this.flushLater, FLUSH_MS);
+      this.schedule(this.flushLater, this.closing ? 0 : FLUSH_MS);
     }
     if (!this.urgent && this.pendingBytes >= FLUSH_BYTES) {
       // the timer stays armed: it finds nothing to write, or the lines after these
@@ -77,6 +79,7 @@ export class StreamSink {
 
   /** Resolves when everything written so far has left the process, or after `timeoutMs`. */
   flush(timeoutMs: number): Promise<void> {
+    this.closing = true;
     this.writePending();
     if (this.broken || this.stream.writableLength === 0) return Promise.resolve();
     return new Promise((resolve) => {

@@ -83,6 +83,9 @@ function keyKind(key: string): number {
  */
 let plain = true;
 
+/** Lines the formatter has begun, to notice one logged while another's fields are walked. */
+let lineSeq = 0;
+
 /**
  * Set to true by cleanFields, to false by it on meeting a top-level name or string value that is
  * not well-formed UTF-16 (a lone surrogate): pino writes one of up to 100 characters and no
@@ -339,8 +342,11 @@ export function createLogger(opts: { encoding: LogEncoding; debug: boolean }, si
           const iso = lastIso;
           const time = lastTime;
           callMsg = undefined;
+          const seq = ++lineSeq;
           const clean = cleanFields(fields);
-          const json = fast && plain && msg !== undefined ? stringifyPlain(clean) : undefined;
+          // a line logged meanwhile (from a getter) has reset the module's flags: pino's own path
+          let json = fast && plain && msg !== undefined && seq === lineSeq ? stringifyPlain(clean) : undefined;
+          if (seq !== lineSeq) json = undefined;
           const line = json === undefined ? undefined : encode(lineLevel, iso, time, msg as string | null, json);
           if (kept.length > 64) kept.length = 0; // lines whose sink call never came (not seen)
           kept.push(line);

@@ -102,7 +102,11 @@ export class GatewayClient {
     return { body: res.body, path: `/${path}` };
   }
 
-  /** Not an async function: a burst keeps thousands in flight, and a suspended async frame is the largest object of one. */
+  /**
+   * Not an async function (a suspended async frame was the largest object of a request in a
+   * burst), so input it cannot encode (a nominal time that is not a date, a name with a lone
+   * surrogate) throws here rather than rejecting: the invoker takes both as a failed attempt.
+   */
   invoke(req: InvokeRequest): Promise<InvokeResult> {
     let path = this.paths.get(req.async ? `async:${req.namespace}` : req.namespace)?.get(req.name);
     if (path === undefined) path = this.remember(req);

@@ -53,7 +53,7 @@ describe('the image and the chart', () => {
     const bin = pkg.bin['cron-connector'];
     expect(bin).toBeDefined();
     const entrypoint = JSON.parse(finalStage('ENTRYPOINT') ?? 'null') as string[];
-    expect(entrypoint).toEqual(['/nodejs/bin/node', '--min-semi-space-size=4', '--max-semi-space-size=4', '--heap-growing-percent=35', `/app/node_modules/${pkg.name}/${bin ?? ''}`]);
+    expect(entrypoint).toEqual(['/nodejs/bin/node', '--min-semi-space-size=4', '--max-semi-space-size=4', '--heap-growing-percent=35', '--always-sparkplug', `/app/node_modules/${pkg.name}/${bin ?? ''}`]);
   });
 
   it("install the packed tarball with the lockfile's production dependencies only", () => {

@@ -464,6 +464,26 @@ describe('Invoker: max_inflight', () => {
     expect(await s.invoker.drain(1000)).toBe(0);
   });
 
+  it('should keep a slot whose Invoking bookkeeping throws until its answer, and count every place once', async () => {
+    const s = setup({ maxInflight: 1 });
+    vi.spyOn(s.metrics, 'lateness').mockImplementation(() => {
+      throw new Error('metrics broke');
+    });
+    for (const name of ['a', 'b']) s.invoker.fire(slot(cronFunction(name, '* * * * *'), 0));
+    expect(s.logs.named('Invocation crashed').map((e) => e.function)).toEqual(['a.dev']);
+    // a still holds the only place: b waits
+    expect(s.sent().map(([name]) => name)).toEqual(['a']);
+    expect(s.invoker.inflight).toBe(2);
+    s.client.call(0).answer(200);
+    await flushMicrotasks();
+    expect(s.sent().map(([name]) => name)).toEqual(['a', 'b']);
+    expect(s.invoker.inflight).toBe(1);
+    s.client.call(1).answer(200);
+    await flushMicrotasks();
+    expect(s.invoker.inflight).toBe(0);
+    expect(s.logs.named('Response').map((e) => e.function)).toEqual(['a.dev', 'b.dev']);
+  });
+
   it('should start 10,000 waiting calls in the order they fired, one per place freed', async () => {
     const s = setup({ maxInflight: 3 });
     const names = Array.from({ length: 10_000 }, (_, i) => `f${i}`);

@@ -253,6 +253,20 @@ const multiLine: Array<[string, (l: Logger) => void]> = [
     },
   ],
   [
+    'a line logged while the fields of a line that is not plain (toJSON) are cleaned',
+    (l) => {
+      let reads = 0;
+      const fields = {
+        toJSON: () => 'x', // not plain: pino's path, whatever the line logged meanwhile resets
+        get b(): number {
+          if (++reads === 1) l.info('logged from a getter');
+          return 2;
+        },
+      };
+      l.info(fields, 'outer');
+    },
+  ],
+  [
     'a line of another level logged while the fields are cleaned, the clock moving',
     (l) => {
       let reads = 0;

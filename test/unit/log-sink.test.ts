@@ -66,6 +66,22 @@ describe('log sink', () => {
     expect(flush.delays).toEqual([FLUSH_MS]);
   });
 
+  it('should write a line logged after a flush began on the next turn, not after FLUSH_MS', async () => {
+    const stream = new FakeStream();
+    const { sink, flush } = sinkOn(stream);
+    sink.write('before\n');
+    expect(flush.delays).toEqual([FLUSH_MS]);
+    const flushing = sink.flush(60_000);
+    expect(stream.chunks).toEqual(['before\n', '']);
+    flush.run();
+    sink.write('Stopped\n');
+    expect(flush.delays).toEqual([0]);
+    flush.run();
+    expect(stream.chunks.at(-1)).toBe('Stopped\n');
+    stream.drain();
+    await flushing;
+  });
+
   it('should write on the next turn, without waiting for FLUSH_MS, once FLUSH_BYTES are waiting', () => {
     const stream = new FakeStream();
     const { sink, flush } = sinkOn(stream);
