@@ -94,6 +94,7 @@ EXPOSE 8081
 #     it (BENCHMARKS.md; BENCH_IMAGE_FLAGS=0 npm run bench measures without the flags);
 #   --always-sparkplug compiles a function to V8's baseline code on its first call instead of
 #     interpreting it until it is warm: the first slot after a start runs the dispatch path cold
-#     (1,000 functions on one slot, first slot p99 at 860841b: 302-337 ms without it, 172-259 ms
-#     with it, RSS +2 MB).
+#     (1,000 functions on one slot, first-slot p99 in BENCHMARKS.md's per-slot table: 302-337 ms
+#     without it, 172-259 ms with it, RSS +2 MB; BENCH_NODE_ARGS=--no-always-sparkplug
+#     node bench/run.ts --only=lateness measures without it).
 ENTRYPOINT ["/nodejs/bin/node", "--min-semi-space-size=4", "--max-semi-space-size=4", "--heap-growing-percent=35", "--always-sparkplug", "/app/node_modules/cron-connector/dist/main.js"]
