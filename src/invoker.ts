@@ -469,7 +469,7 @@ export class Invoker {
       last.elapsed = elapsed;
       last.attempts = attempts;
     }
-    metrics.invocation(fn, outcome.ok ? statusCode(outcome.res.status) : 'error', elapsed / 1000);
+    metrics.invocation(fn, String(status), elapsed / 1000);
     if (!outcome.ok) {
       const hint = outcome.error instanceof ConnectorError ? outcome.error.hint : undefined;
       const fields = { function: fn.id, schedule: slot.schedule, error: describeError(outcome.error), duration, attempts: attempts > 1 ? attempts : undefined, hint };
@@ -486,13 +486,6 @@ export class Invoker {
     fields.hint = hintOf(invocationStatus(res.status, this.opts.functionTokens !== undefined));
     logger.warn(fields, 'Response');
   }
-}
-
-/** The metric label of a status: the common ones without building a string. */
-const CODES = new Map<number, string>([200, 201, 202, 204, 400, 401, 403, 404, 429, 500, 502, 503, 504].map((c) => [c, String(c)]));
-
-function statusCode(status: number): string {
-  return CODES.get(status) ?? String(status);
 }
 
 function describeOutcome(outcome: Attempt): Record<string, unknown> {

@@ -15,6 +15,7 @@
 import { isProxy } from 'node:util/types';
 import { pino, type Logger } from 'pino';
 import type { LogEncoding } from './config.ts';
+import { isoMemo } from './iso-time.ts';
 import { StreamSink } from './log-sink.ts';
 import { REDACTED, isSecretKey, scrubSecrets } from './redact.ts';
 
@@ -231,16 +232,16 @@ export function createLogger(opts: { encoding: LogEncoding; debug: boolean }, si
   const stdout = sink === undefined ? new StreamSink(process.stdout) : undefined;
   const target: LogSink = sink ?? (stdout as StreamSink);
   const consoleLines = opts.encoding === 'console';
-  // pino's isoTime, memoized per millisecond (a burst writes thousands of lines per millisecond)
-  let lastMs = Number.NaN;
+  // pino's isoTime, memoized per millisecond (a burst writes thousands of lines per millisecond);
+  // the formatter reads the last stamp's ISO text too
+  const isoOf = isoMemo();
   let lastIso = '';
   let lastTime = '';
   const timestamp = (): string => {
-    const ms = Date.now();
-    if (ms !== lastMs) {
-      lastMs = ms;
-      lastIso = new Date(ms).toISOString();
-      lastTime = `,"time":"${lastIso}"`;
+    const iso = isoOf(Date.now());
+    if (iso !== lastIso) {
+      lastIso = iso;
+      lastTime = `,"time":"${iso}"`;
     }
     return lastTime;
   };

@@ -90,8 +90,9 @@ export class TypedHistogram {
   private readonly bounds: Float64Array;
   /** Observations per bucket, not cumulative; the last slot holds those above the last bound. */
   private readonly counts: Float64Array;
-  /** [0]: how many observations, [1]: their sum (added in order, as prom-client does). */
-  private readonly totals = new Float64Array(2);
+  private count = 0;
+  /** Added in order, as prom-client does. */
+  private sum = 0;
 
   constructor(config: { readonly name: string; readonly help: string; readonly buckets: readonly number[]; readonly registers: readonly Registry[] }) {
     this.name = config.name;
@@ -111,8 +112,8 @@ export class TypedHistogram {
     let i = 0;
     while (i < n && value > bounds[i]!) i++;
     this.counts[i]!++;
-    this.totals[0]!++;
-    this.totals[1]! += value;
+    this.count++;
+    this.sum += value;
   }
 
   get(): Promise<{ name: string; help: string; type: 'histogram'; aggregator: 'sum'; values: HistogramSample[] }> {
@@ -123,12 +124,10 @@ export class TypedHistogram {
       cumulative += this.counts[i]!;
       values.push({ value: cumulative, metricName: bucket, labels: { le: this.bounds[i]! } });
     }
-    const count = this.totals[0]!;
-    const sum = this.totals[1]!;
     values.push(
-      { value: count, metricName: bucket, labels: { le: '+Inf' } },
-      { value: sum, metricName: `${this.name}_sum`, labels: {} },
-      { value: count, metricName: `${this.name}_count`, labels: {} },
+      { value: this.count, metricName: bucket, labels: { le: '+Inf' } },
+      { value: this.sum, metricName: `${this.name}_sum`, labels: {} },
+      { value: this.count, metricName: `${this.name}_count`, labels: {} },
     );
     return Promise.resolve({ name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values });
   }
@@ -136,7 +135,8 @@ export class TypedHistogram {
   /** Registry.resetMetrics(): back to no observations. */
   reset(): void {
     this.counts.fill(0);
-    this.totals.fill(0);
+    this.count = 0;
+    this.sum = 0;
   }
 }
 

@@ -74,8 +74,9 @@ export class GatewayClient {
   /** The gateway's origin and path prefix, so an invocation builds no URL object. */
   private readonly origin: string;
   private readonly prefix: string;
-  /** Invocation paths by namespace (`async:` prefixed for async calls), then name: encoded once per function. */
+  /** Invocation paths by namespace, then name (one map for /function/, one for /async-function/): encoded once per function. */
   private readonly paths = new Map<string, Map<string, string>>();
+  private readonly asyncPaths = new Map<string, Map<string, string>>();
   private pathCount = 0;
 
   constructor(opts: GatewayClientOptions) {
@@ -108,7 +109,7 @@ export class GatewayClient {
    * surrogate) throws here rather than rejecting: the invoker takes both as a failed attempt.
    */
   invoke(req: InvokeRequest): Promise<InvokeResult> {
-    let path = this.paths.get(req.async ? `async:${req.namespace}` : req.namespace)?.get(req.name);
+    let path = (req.async ? this.asyncPaths : this.paths).get(req.namespace)?.get(req.name);
     if (path === undefined) path = this.remember(req);
     const headers: Record<string, string> = {
       'content-type': this.opts.contentType,
@@ -140,13 +141,14 @@ export class GatewayClient {
     // bounded: functions come and go; past the bound the memo starts again
     if (this.pathCount >= PATH_MEMO_LIMIT) {
       this.paths.clear();
+      this.asyncPaths.clear();
       this.pathCount = 0;
     }
-    const key = req.async ? `async:${req.namespace}` : req.namespace;
-    let names = this.paths.get(key);
+    const byNamespace = req.async ? this.asyncPaths : this.paths;
+    let names = byNamespace.get(req.namespace);
     if (names === undefined) {
       names = new Map();
-      this.paths.set(key, names);
+      byNamespace.set(req.namespace, names);
     }
     names.set(req.name, path);
     this.pathCount++;
