@@ -5,11 +5,15 @@
  *   - warms the connections one second before every slot (as many concurrent GET /healthz as the
  *     slot will use, up to 64; the connector does so only after 4 s without a call),
  *   - wakes on a timer armed 3 ms early and spins until Date.now() reaches the slot (never early),
- *   - sends one `POST /function/<name>` per function with `X-Cron-Scheduled-Time`, through
- *     `pool.request`, and drains each answer.
+ *   - sends one `POST /function/<name>` per function through `pool.request`, with the headers the
+ *     connector must send (its contract with functions, issue 13: `Content-Type`, `User-Agent`,
+ *     `X-Connector`, `X-Topic`, `X-Cron-Scheduled-Time`, `X-Cron-Attempt`, and a random UUID as
+ *     `X-Cron-Execution-Id`), so the gateway parses the same requests from both, and drains each
+ *     answer.
  * No schedule parsing, no logs, no metrics, no retries, no credentials. Calls are marked
  * `?via=bare` so the gateway counts them apart from the connector's.
  */
+import { randomUUID } from 'node:crypto';
 import { Pool } from 'undici';
 
 interface Config {
@@ -36,9 +40,19 @@ function warm(pool: Pool, n: number): void {
   }
 }
 
+/** The connector's request headers but the per-request ones (a User-Agent of the same length). */
+const FIXED = {
+  'content-type': 'text/plain',
+  'user-agent': 'openfaas-cron-connector/bare-client',
+  'x-connector': 'cron-connector',
+  'x-topic': 'cron-function',
+  'x-cron-attempt': '1',
+};
+
 function fire(pool: Pool, paths: readonly string[], nominal: number): void {
-  const headers = { 'x-cron-scheduled-time': new Date(nominal).toISOString() };
+  const scheduled = new Date(nominal).toISOString();
   for (const path of paths) {
+    const headers = { ...FIXED, 'x-cron-scheduled-time': scheduled, 'x-cron-execution-id': randomUUID() };
     pool.request({ path, method: 'POST', headers, body: '' }).then(
       (res) => {
         ok++;

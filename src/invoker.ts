@@ -16,10 +16,10 @@ import { hintOf, invocationStatus } from './diagnosis.ts';
 import { executionId, isRetryableError, parseRetryAfter, retryDelay, RETRYABLE_STATUSES } from './delivery.ts';
 import { formatDuration } from './duration.ts';
 import { ConnectorError, describeError } from './errors.ts';
-import type { GatewayClient, InvokeResult } from './gateway/client.ts';
+import type { GatewayClient, InvokeReceiver, InvokeRequest, InvokeResult } from './gateway/client.ts';
 import { isoMemo } from './iso-time.ts';
 import { Fifo } from './fifo.ts';
-import type { Logger } from './log.ts';
+import { plainInfoOf, type Logger, type PlainInfo } from './log.ts';
 import type { MetricsSink } from './metrics.ts';
 import type { DesiredFunction } from './schedule/annotations.ts';
 import { planCatchUp } from './schedule/catchup.ts';
@@ -42,7 +42,7 @@ export interface SlotProgress {
 
 export interface InvokerOptions {
   /** The gateway calls an invoker makes (a GatewayClient; tests pass a fake). */
-  readonly client: Pick<GatewayClient, 'invoke' | 'warm'>;
+  readonly client: Pick<GatewayClient, 'invoke' | 'invokeTo' | 'warm'>;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics: MetricsSink;
@@ -68,8 +68,9 @@ interface Slot {
   readonly fn: DesiredFunction;
   readonly schedule: string;
   readonly nominal: number;
-  /** The slot after this one, computed when a retry needs it. */
-  readonly following: () => number | undefined;
+  /** The slot after this one is `compiled.next(after)`, computed when a retry needs it. */
+  readonly compiled: CompiledSchedule;
+  readonly after: number;
   /** Computed when the first attempt is built, not when the slot fires (a burst fires thousands). */
   executionId: string | undefined;
   /** Whether the progress record has been told the slot was handed over. */
@@ -116,9 +117,17 @@ export class Invoker {
   private lastSent = Number.NEGATIVE_INFINITY;
   /** Told when `pending` falls to 0 (drain). */
   private idle: (() => void) | undefined;
+  /** logger.info for the Invoking and Response lines (two per invocation; see plainInfoOf). */
+  private readonly info: PlainInfo;
+  /** Where the answers to requests sent without a per-function token come: one object for all. */
+  private readonly answers: InvokeReceiver<Slot> = {
+    answered: (res, slot) => this.outcome(slot, { ok: true, res }),
+    failed: (error, slot) => this.outcome(slot, { ok: false, error }),
+  };
 
   constructor(opts: InvokerOptions) {
     this.opts = opts;
+    this.info = plainInfoOf(opts.logger);
     // every slot waiting out a jitter offset or a retry's backoff listens for shutdown on this
     // signal (thousands on a jittered slot); requests share one listener (src/gateway/http.ts)
     setMaxListeners(0, this.abort.signal);
@@ -167,32 +176,30 @@ export class Invoker {
 
   /** Starts the invocation(s) for a fire event; never throws. */
   fire(event: FireEvent<DesiredFunction>): void {
-    const { payload: fn, schedule, nominal, missed, missedFrom, following } = event;
+    const { payload: fn, schedule, nominal, missed, missedFrom, after } = event;
     if (missed === 0) {
-      this.start(fn, schedule.expression, nominal, following);
+      this.start(fn, schedule, nominal, after);
       return;
     }
     if (missedFrom === undefined) {
       // the scheduler did not say where the missed slots began: the latest runs, the rest are counted
       this.reportMissed(fn, schedule, missed, [nominal], undefined);
-      this.start(fn, schedule.expression, nominal, following);
+      this.start(fn, schedule, nominal, after);
       return;
     }
-    this.catchUp(fn, schedule, missedFrom, nominal, following);
+    this.catchUp(fn, schedule, missedFrom, nominal, after);
   }
 
   /**
    * Runs the missed slots of `schedule` in [fromMs, toMs] that the function's catch-up policy
-   * keeps (docs/adr/0007), oldest first; counts and reports the others. `following` is the slot
-   * after `toMs` when known.
+   * keeps (docs/adr/0007), oldest first; counts and reports the others. The slot after the last
+   * one is `schedule.next(after)` when `after` is given (the fire event's), else each slot's own next.
    */
-  catchUp(fn: DesiredFunction, schedule: CompiledSchedule, fromMs: number, toMs: number, following?: () => number | undefined): void {
+  catchUp(fn: DesiredFunction, schedule: CompiledSchedule, fromMs: number, toMs: number, after?: number): void {
     const plan = planCatchUp(schedule, fromMs, toMs, fn);
     if (plan.skipped > 0 || plan.run.length > 1) this.reportMissed(fn, schedule, plan.skipped, plan.run, fromMs, plan.countTruncated);
-    for (const nominal of plan.run) {
-      const next = nominal === plan.run[plan.run.length - 1] && following !== undefined ? following : () => schedule.next(nominal);
-      this.start(fn, schedule.expression, nominal, next);
-    }
+    const last = plan.run[plan.run.length - 1];
+    for (const nominal of plan.run) this.start(fn, schedule, nominal, nominal === last && after !== undefined ? after : nominal);
   }
 
   private reportMissed(fn: DesiredFunction, schedule: CompiledSchedule, skipped: number, run: readonly number[], since: number | undefined, truncated = false): void {
@@ -216,7 +223,8 @@ export class Invoker {
    * Starts one invocation of one slot. The hot path of a burst: no promise of its own and no
    * closure per slot until the request is on its way (docs/adr/0005).
    */
-  private start(fn: DesiredFunction, expression: string, nominal: number, following: () => number | undefined): void {
+  private start(fn: DesiredFunction, compiled: CompiledSchedule, nominal: number, after: number): void {
+    const expression = compiled.expression;
     const { logger, metrics, progress } = this.opts;
     progress?.opened(nominal);
     if (fn.concurrency === 'forbid' && (this.running.get(fn.id) ?? 0) > 0) {
@@ -228,7 +236,7 @@ export class Invoker {
       progress?.handed(nominal);
       return;
     }
-    const slot: Slot = { fn, schedule: expression, nominal, following, executionId: undefined, handed: false, started: 0, attempts: 0, settled: false };
+    const slot: Slot = { fn, schedule: expression, nominal, compiled, after, executionId: undefined, handed: false, started: 0, attempts: 0, settled: false };
     if (fn.concurrency === 'forbid') this.running.set(fn.id, (this.running.get(fn.id) ?? 0) + 1);
     this.pending++;
     if (fn.jitterOffsetMs > 0) {
@@ -282,7 +290,7 @@ export class Invoker {
     // and a throw in it must not end a slot whose answer is still to come.
     try {
       metrics.lateness((slot.started - slot.nominal - slot.fn.jitterOffsetMs) / 1000);
-      logger.info({ function: slot.fn.id, schedule: slot.schedule, scheduled: scheduledIso(slot.nominal) }, 'Invoking');
+      this.info({ function: slot.fn.id, schedule: slot.schedule, scheduled: scheduledIso(slot.nominal) }, 'Invoking');
     } catch (err) {
       logger.error({ function: slot.fn.id, error: describeError(err) }, 'Invocation crashed');
     }
@@ -298,19 +306,10 @@ export class Invoker {
       );
       return;
     }
-    // without per-function tokens the request is built and handed to undici synchronously
-    let res: Promise<InvokeResult>;
-    try {
-      res = this.send(slot, slot.attempts, undefined);
-    } catch (error) {
-      // a client that throws instead of rejecting: the same outcome, one turn later
-      queueMicrotask(() => this.outcome(slot, { ok: false, error }));
-      return;
-    }
-    res.then(
-      (r) => this.outcome(slot, { ok: true, res: r }),
-      (error: unknown) => this.outcome(slot, { ok: false, error }),
-    );
+    // without per-function tokens the request is built and handed to undici synchronously, and
+    // its answer comes back to outcome() with no promise in between
+    this.opts.client.invokeTo(this.request(slot, slot.attempts, undefined), this.answers, slot);
+    this.sent(slot);
   }
 
   /** How long to wait before retrying `outcome`, or undefined when it must not be retried. */
@@ -346,7 +345,7 @@ export class Invoker {
       if (retry <= fn.retries && !this.abort.signal.aborted) {
         const wait = this.retryWait(outcome, retry);
         if (wait !== undefined) {
-          if (clock.now() + wait >= (slot.following() ?? Number.POSITIVE_INFINITY)) {
+          if (clock.now() + wait >= (slot.compiled.next(slot.after) ?? Number.POSITIVE_INFINITY)) {
             logger.warn({ function: fn.id, attempts: retry, reason: 'the next slot is due before another attempt' }, 'Giving up retries');
           } else {
             logger.warn({ function: fn.id, attempt: retry, ...describeOutcome(outcome), retryIn: formatDuration(wait) }, 'Retrying');
@@ -427,9 +426,23 @@ export class Invoker {
   }
 
   private send(slot: Slot, attempt: number, authorization: string | undefined): Promise<InvokeResult> {
+    const sent = this.opts.client.invoke(this.request(slot, attempt, authorization));
+    this.sent(slot);
+    return sent;
+  }
+
+  /** After the first request is handed to undici (not before), the progress record hears of it. */
+  private sent(slot: Slot): void {
+    if (slot.handed) return;
+    slot.handed = true;
+    this.opts.progress?.handed(slot.nominal);
+  }
+
+  /** The request of one attempt. */
+  private request(slot: Slot, attempt: number, authorization: string | undefined): InvokeRequest {
     slot.executionId ??= executionId(slot.fn.id, slot.schedule, slot.nominal);
     this.lastSent = this.opts.clock.now();
-    const sent = this.opts.client.invoke({
+    const req: InvokeRequest = {
       name: slot.fn.name,
       namespace: slot.fn.namespace,
       async: slot.fn.async,
@@ -440,13 +453,8 @@ export class Invoker {
       timeoutMs: this.opts.upstreamTimeoutMs,
       signal: this.abort.signal,
       authorization,
-    });
-    if (!slot.handed) {
-      // after invoke(): the request is handed to undici before the record hears of it
-      slot.handed = true;
-      this.opts.progress?.handed(slot.nominal);
-    }
-    return sent;
+    };
+    return req;
   }
 
   private report(slot: Slot, outcome: Attempt, started: number, attempts: number): void {
@@ -480,7 +488,7 @@ export class Invoker {
     // one object, fields in the documented order; pino leaves out the undefined ones
     const fields = { function: fn.id, status: res.status, bytes: res.bytes, duration, attempts: attempts > 1 ? attempts : undefined, callId: res.callId, hint: undefined as string | undefined };
     if (res.status >= 200 && res.status < 300) {
-      logger.info(fields, 'Response');
+      this.info(fields, 'Response');
       return;
     }
     fields.hint = hintOf(invocationStatus(res.status, this.opts.functionTokens !== undefined));

@@ -9,7 +9,7 @@ import { gatewayStatus, type AuthMode } from '../diagnosis.ts';
 import { GatewayError } from '../errors.ts';
 import { isoMemo } from '../iso-time.ts';
 import { USER_AGENT } from '../version.ts';
-import { excerpt, send, target, type HttpResponse } from './http.ts';
+import { excerpt, send, sendTo, target, type HttpRequest, type HttpResponse, type Receiver } from './http.ts';
 import { parseFunctionList, parseNamespaceList, type GatewayFunction } from './types.ts';
 
 export interface GatewayClientOptions {
@@ -46,6 +46,37 @@ export interface InvokeResult {
   readonly callId: string | undefined;
   readonly headers: HttpResponse['headers'];
 }
+
+/**
+ * Where an invocation's outcome goes: `answered` (any status) or `failed` (a GatewayError, or
+ * whatever invokeTo() could not send), once, with the context given to invokeTo(), never from
+ * inside invokeTo() itself.
+ */
+export interface InvokeReceiver<C> {
+  answered(res: InvokeResult, context: C): void;
+  failed(err: unknown, context: C): void;
+}
+
+/** The receiver and context of one invocation, as the HTTP layer's context. */
+interface Invocation {
+  readonly receiver: InvokeReceiver<unknown>;
+  readonly context: unknown;
+}
+
+const INVOKED: Receiver<Invocation> = {
+  answered: (res, inv) => inv.receiver.answered(invokeResult(res), inv.context),
+  failed: (err, inv) => inv.receiver.failed(err, inv.context),
+};
+
+interface Settle {
+  readonly resolve: (res: InvokeResult) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+const SETTLE: InvokeReceiver<Settle> = {
+  answered: (res, p) => p.resolve(res),
+  failed: (err, p) => p.reject(err),
+};
 
 /** A REST listing that failed with a status that means "not yours (anymore)". */
 export function isGone(err: unknown): err is GatewayError & { readonly status: 403 | 404 } {
@@ -103,12 +134,25 @@ export class GatewayClient {
     return { body: res.body, path: `/${path}` };
   }
 
-  /**
-   * Not an async function (a suspended async frame was the largest object of a request in a
-   * burst), so input it cannot encode (a nominal time that is not a date, a name with a lone
-   * surrogate) throws here rather than rejecting: the invoker takes both as a failed attempt.
-   */
+  /** invokeTo() as a promise: resolves with the answer (any status), rejects with what failed. */
   invoke(req: InvokeRequest): Promise<InvokeResult> {
+    return new Promise<InvokeResult>((resolve, reject) => this.invokeTo(req, SETTLE, { resolve, reject }));
+  }
+
+  /**
+   * Sends one invocation; its outcome goes to `receiver` (the invoker's hot path: no promise per
+   * request). Input it cannot encode (a nominal time that is not a date, a name with a lone
+   * surrogate) fails on the receiver too, one microtask later.
+   */
+  invokeTo<C>(req: InvokeRequest, receiver: InvokeReceiver<C>, context: C): void {
+    try {
+      this.sendInvocation(req, { receiver, context });
+    } catch (err) {
+      queueMicrotask(() => receiver.failed(err, context));
+    }
+  }
+
+  private sendInvocation(req: InvokeRequest, invocation: Invocation): void {
     let path = (req.async ? this.asyncPaths : this.paths).get(req.namespace)?.get(req.name);
     if (path === undefined) path = this.remember(req);
     const headers: Record<string, string> = {
@@ -121,7 +165,7 @@ export class GatewayClient {
       'x-cron-execution-id': req.executionId,
     };
     if (req.authorization !== undefined) headers.authorization = req.authorization;
-    return send(this.opts.invoke, {
+    const http: HttpRequest = {
       origin: this.origin,
       path,
       method: 'POST',
@@ -133,7 +177,8 @@ export class GatewayClient {
       maxBodyBytes: Number.MAX_SAFE_INTEGER,
       keepBody: false,
       signal: req.signal,
-    }).then(invokeResult);
+    };
+    sendTo(this.opts.invoke, http, INVOKED, invocation);
   }
 
   private remember(req: InvokeRequest): string {

@@ -96,42 +96,151 @@ function failure(err: unknown, req: HttpRequest, timeoutMs: number, timedOut: bo
   });
 }
 
-/** What a caller's signal aborts: the requests in flight under it. */
-interface Abortable {
-  abortByCaller(): void;
+/**
+ * The requests in flight under one caller signal, linked through the requests themselves. A
+ * signal shared by every invocation (the invoker's shutdown signal) gets one 'abort' listener,
+ * not one per request (adding and removing a DOM event listener costs more than the rest of a
+ * request's bookkeeping), and a request joins and leaves in O(1) without allocating.
+ */
+class Watchers {
+  head: Exchange | undefined;
+
+  constructor(signal: AbortSignal) {
+    signal.addEventListener('abort', () => this.abortAll(), { once: true });
+  }
+
+  add(e: Exchange): void {
+    e.watchers = this;
+    e.watchPrev = undefined;
+    e.watchNext = this.head;
+    if (this.head !== undefined) this.head.watchPrev = e;
+    this.head = e;
+  }
+
+  remove(e: Exchange): void {
+    if (e.watchers !== this) return;
+    if (e.watchPrev === undefined) this.head = e.watchNext;
+    else e.watchPrev.watchNext = e.watchNext;
+    if (e.watchNext !== undefined) e.watchNext.watchPrev = e.watchPrev;
+    e.watchers = undefined;
+    e.watchPrev = undefined;
+    e.watchNext = undefined;
+  }
+
+  private abortAll(): void {
+    for (let e = this.head; e !== undefined; e = this.head) {
+      this.remove(e);
+      e.abortByCaller();
+    }
+  }
+}
+
+const watchers = new WeakMap<AbortSignal, Watchers>();
+/**
+ * The signal of the last request and its list, looked up without the WeakMap: invocations all
+ * share one. Holds one signal at most (a WeakRef's deref() would cost more than the lookup saved).
+ */
+let lastSignal: AbortSignal | undefined;
+let lastWatchers: Watchers | undefined;
+
+function watchersOf(signal: AbortSignal): Watchers {
+  if (signal === lastSignal && lastWatchers !== undefined) return lastWatchers;
+  let list = watchers.get(signal);
+  if (list === undefined) {
+    list = new Watchers(signal);
+    watchers.set(signal, list);
+  }
+  lastSignal = signal;
+  lastWatchers = list;
+  return list;
 }
 
 /**
- * Requests in flight per caller signal. A signal shared by every invocation (the invoker's
- * shutdown signal) gets one 'abort' listener, not one per request: adding and removing a DOM
- * event listener costs more than the rest of a request's bookkeeping.
+ * The deadlines of the requests in flight that share one timeout (every invocation has the
+ * connector's upstream_timeout), linked through the requests in the order they started, so the
+ * head is the soonest: one timer per list, armed for its head, instead of a Node timer per
+ * request (an object, an argument array, and a list insertion and removal each; a burst keeps
+ * max_inflight requests in flight and starts thousands). A timer may fire before its head is
+ * due (the head answered, or libuv's loop time lags): it re-arms for the head then, never early.
  */
-const watchers = new WeakMap<AbortSignal, Set<Abortable>>();
+class Deadlines {
+  private head: Exchange | undefined;
+  private tail: Exchange | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly timeoutMs: number;
 
-function watch(signal: AbortSignal, exchange: Abortable): void {
-  let set = watchers.get(signal);
-  if (set === undefined) {
-    const fresh = new Set<Abortable>();
-    set = fresh;
-    watchers.set(signal, fresh);
-    signal.addEventListener(
-      'abort',
-      () => {
-        for (const e of [...fresh]) e.abortByCaller();
-        fresh.clear();
-      },
-      { once: true },
-    );
+  constructor(timeoutMs: number) {
+    this.timeoutMs = timeoutMs;
   }
-  set.add(exchange);
+
+  add(e: Exchange): void {
+    e.deadline = performance.now() + this.timeoutMs;
+    e.earlier = this.tail;
+    e.later = undefined;
+    if (this.tail === undefined) this.head = e;
+    else this.tail.later = e;
+    this.tail = e;
+    this.timer ??= setTimeout(onDeadlines, this.timeoutMs, this);
+  }
+
+  remove(e: Exchange): void {
+    if (e.earlier === undefined) {
+      if (this.head !== e) return; // not in this list (already removed)
+      this.head = e.later;
+    } else e.earlier.later = e.later;
+    if (e.later === undefined) this.tail = e.earlier;
+    else e.later.earlier = e.earlier;
+    e.earlier = undefined;
+    e.later = undefined;
+    if (this.head === undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      if (deadlines.get(this.timeoutMs) === this) deadlines.delete(this.timeoutMs);
+    }
+  }
+
+  /** The timer fired: expires every request that is due, and re-arms for the next one. */
+  expire(): void {
+    this.timer = undefined;
+    const now = performance.now();
+    for (let e = this.head; e !== undefined && e.deadline <= now; e = this.head) {
+      this.remove(e);
+      e.expire();
+    }
+    if (this.head !== undefined) this.timer ??= setTimeout(onDeadlines, Math.max(1, Math.ceil(this.head.deadline - now)), this);
+  }
+}
+
+function onDeadlines(list: Deadlines): void {
+  list.expire();
+}
+
+/** Lists of deadlines by timeout, ms; a list leaves the map when it empties. */
+const deadlines = new Map<number, Deadlines>();
+
+function deadlinesFor(timeoutMs: number): Deadlines {
+  let list = deadlines.get(timeoutMs);
+  if (list === undefined) {
+    list = new Deadlines(timeoutMs);
+    deadlines.set(timeoutMs, list);
+  }
+  return list;
 }
 
 /**
  * One request and its answer, as undici's dispatch handler: its state in fields and its callbacks
- * on the prototype, so a request allocates this object, its promise and one timer, and no
- * closures (a burst sends thousands at once).
+ * on the prototype, so a request allocates this object and its promise, no timer and no closures
+ * (a burst sends thousands at once).
  */
-class Exchange implements Dispatcher.DispatchHandler, Abortable {
+class Exchange implements Dispatcher.DispatchHandler {
+  /** performance.now() when the request times out, and its neighbours in its Deadlines list. */
+  deadline = 0;
+  earlier: Exchange | undefined;
+  later: Exchange | undefined;
+  /** The list of its caller's signal, and its neighbours there. */
+  watchers: Watchers | undefined;
+  watchPrev: Exchange | undefined;
+  watchNext: Exchange | undefined;
   private controller: Dispatcher.DispatchController | undefined;
   private pendingAbort: Error | undefined;
   private settled = false;
@@ -140,20 +249,23 @@ class Exchange implements Dispatcher.DispatchHandler, Abortable {
   private headers: HttpResponse['headers'] = {};
   private size = 0;
   private chunks: Buffer[] | undefined;
-  private readonly timer: NodeJS.Timeout;
+  private readonly deadlines: Deadlines;
   private readonly req: HttpRequest;
   private readonly timeoutMs: number;
   private readonly keep: boolean;
-  private readonly resolve: (res: HttpResponse) => void;
-  private readonly reject: (err: GatewayError) => void;
+  private readonly receiver: Receiver<unknown>;
+  private readonly context: unknown;
+  /** True while sendTo() runs: an outcome known then reaches the receiver one microtask later. */
+  dispatching = true;
 
-  constructor(req: HttpRequest, timeoutMs: number, resolve: (res: HttpResponse) => void, reject: (err: GatewayError) => void) {
+  constructor(req: HttpRequest, timeoutMs: number, receiver: Receiver<unknown>, context: unknown) {
     this.req = req;
     this.timeoutMs = timeoutMs;
     this.keep = req.keepBody ?? true;
-    this.resolve = resolve;
-    this.reject = reject;
-    this.timer = setTimeout(onDeadline, timeoutMs, this);
+    this.receiver = receiver;
+    this.context = context;
+    this.deadlines = deadlinesFor(timeoutMs);
+    this.deadlines.add(this);
   }
 
   /** The deadline passed. */
@@ -170,7 +282,7 @@ class Exchange implements Dispatcher.DispatchHandler, Abortable {
   fail(err: unknown): void {
     if (this.settled) return;
     this.cleanup();
-    this.reject(failure(err, this.req, this.timeoutMs, this.timedOut));
+    this.settle(failure(err, this.req, this.timeoutMs, this.timedOut));
   }
 
   onRequestStart(c: Dispatcher.DispatchController): void {
@@ -194,7 +306,7 @@ class Exchange implements Dispatcher.DispatchHandler, Abortable {
     this.cleanup();
     const chunks = this.chunks;
     const body = chunks === undefined ? EMPTY : chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, this.size);
-    this.resolve({ status: this.status, headers: this.headers, body, size: this.size });
+    this.settle({ status: this.status, headers: this.headers, body, size: this.size });
   }
 
   onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
@@ -210,45 +322,87 @@ class Exchange implements Dispatcher.DispatchHandler, Abortable {
     }
   }
 
+  private settle(outcome: HttpResponse | GatewayError): void {
+    if (this.dispatching) queueMicrotask(() => this.deliver(outcome));
+    else this.deliver(outcome);
+  }
+
+  /**
+   * Tells the receiver, usually from inside undici's handling of the answer. A receiver that
+   * throws (a bug) must not break that connection: its error is thrown again on its own, as an
+   * unhandled rejection would be.
+   */
+  private deliver(outcome: HttpResponse | GatewayError): void {
+    try {
+      if (outcome instanceof GatewayError) this.receiver.failed(outcome, this.context);
+      else this.receiver.answered(outcome, this.context);
+    } catch (err) {
+      queueMicrotask(() => {
+        throw err;
+      });
+    }
+  }
+
   private cleanup(): void {
     this.settled = true;
-    clearTimeout(this.timer);
-    const signal = this.req.signal;
-    if (signal !== undefined) watchers.get(signal)?.delete(this);
+    this.deadlines.remove(this);
+    this.watchers?.remove(this);
   }
 }
 
-function onDeadline(exchange: Exchange): void {
-  exchange.expire();
+/**
+ * Where a request's outcome goes: `answered` (any status) or `failed`, once, with the context
+ * given to sendTo(). An object rather than a promise, so a request allocates no promise, no
+ * closures and no microtask hops on its way back (a burst sends thousands).
+ */
+export interface Receiver<C> {
+  answered(res: HttpResponse, context: C): void;
+  failed(err: GatewayError, context: C): void;
 }
 
 /**
  * One request, through undici's dispatch handler API: no response stream, no AbortSignal plumbing
- * inside undici, one timer for the deadline (cleared with the answer) and no listener of its own
- * on the caller's signal (one shared per signal). On the invocation hot path this is most of the
- * per-request cost that is ours rather than the kernel's.
+ * inside undici, no timer of its own (a list per timeout has one) and no listener of its own on
+ * the caller's signal (one shared per signal). Its outcome goes to `receiver`, never from inside
+ * sendTo() itself (a failure known at once comes one microtask later). On the invocation hot path
+ * this is most of the per-request cost that is ours rather than the kernel's.
  */
-export function send(dispatcher: Dispatcher, req: HttpRequest): Promise<HttpResponse> {
+export function sendTo<C>(dispatcher: Dispatcher, req: HttpRequest, receiver: Receiver<C>, context: C): void {
   const timeoutMs = Math.max(1, Math.ceil(req.timeoutMs));
-  return new Promise<HttpResponse>((resolve, reject) => {
-    const exchange = new Exchange(req, timeoutMs, resolve, reject);
+  const exchange = new Exchange(req, timeoutMs, receiver, context);
+  try {
     const outer = req.signal;
     if (outer !== undefined) {
       if (outer.aborted) {
         exchange.abortByCaller();
         return;
       }
-      watch(outer, exchange);
+      watchersOf(outer).add(exchange);
     }
-    try {
-      dispatcher.dispatch(
-        { origin: req.origin, path: req.path, method: req.method, headers: req.headers, body: req.body ?? null, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
-        exchange,
-      );
-    } catch (err) {
-      exchange.fail(err);
-    }
-  });
+    dispatcher.dispatch(
+      { origin: req.origin, path: req.path, method: req.method, headers: req.headers, body: req.body ?? null, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
+      exchange,
+    );
+  } catch (err) {
+    exchange.fail(err);
+  } finally {
+    exchange.dispatching = false;
+  }
+}
+
+interface Settle {
+  readonly resolve: (res: HttpResponse) => void;
+  readonly reject: (err: GatewayError) => void;
+}
+
+const SETTLE: Receiver<Settle> = {
+  answered: (res, p) => p.resolve(res),
+  failed: (err, p) => p.reject(err),
+};
+
+/** sendTo() as a promise: resolves with the answer (any status), rejects with a GatewayError. */
+export function send(dispatcher: Dispatcher, req: HttpRequest): Promise<HttpResponse> {
+  return new Promise<HttpResponse>((resolve, reject) => sendTo(dispatcher, req, SETTLE, { resolve, reject }));
 }
 
 /**

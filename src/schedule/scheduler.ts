@@ -24,11 +24,12 @@ export interface FireEvent<T> {
   /** When `missed` > 0: the first of the missed slots (the catch-up policy decides which run). */
   readonly missedFrom?: number;
   /**
-   * The slot after this one, if any: retries of this slot must end before it. A function, so
-   * the slot is handed over before that time is computed (a croner computation, up to a
-   * millisecond on cold code, would otherwise delay every single-function slot).
+   * The slot after this one is `schedule.next(after)`, if any: retries of this slot must end
+   * before it. A time rather than the slot itself, so the slot is handed over before that is
+   * computed (a croner computation, up to a millisecond on cold code, would otherwise delay every
+   * single-function slot), and rather than a closure, so a burst allocates none per function.
    */
-  readonly following: () => number | undefined;
+  readonly after: number;
 }
 
 export interface SchedulerOptions<T> {
@@ -254,7 +255,7 @@ export class Scheduler<T> {
     }
     const after = Math.max(nominal, now);
     try {
-      const event: FireEvent<T> = { key: entry.key, payload: entry.payload, schedule, nominal, missed, following: () => schedule.next(after) };
+      const event: FireEvent<T> = { key: entry.key, payload: entry.payload, schedule, nominal, missed, after };
       this.opts.onFire(missed > 0 ? { ...event, missedFrom: first } : event);
     } catch (err) {
       this.opts.onError?.(err, entry.key);

@@ -1,12 +1,12 @@
 /**
- * The gateway calls an Invoker makes (invoke, warm), answered by hand: each invoke() returns a
- * promise the test settles, so a test decides when every call ends, to the millisecond of a
+ * The gateway calls an Invoker makes (invoke, invokeTo, warm), answered by hand: each call is held
+ * until the test settles it, so a test decides when every call ends, to the millisecond of a
  * ManualClock.
  */
 import { formatDuration } from '../../src/duration.ts';
 import type { Clock } from '../../src/clock.ts';
 import { GatewayError } from '../../src/errors.ts';
-import type { GatewayClient, InvokeRequest, InvokeResult } from '../../src/gateway/client.ts';
+import type { GatewayClient, InvokeReceiver, InvokeRequest, InvokeResult } from '../../src/gateway/client.ts';
 import { deferred, type Deferred } from './async.ts';
 
 export interface HeldCall {
@@ -25,7 +25,7 @@ export interface WarmCall {
   readonly signal: AbortSignal | undefined;
 }
 
-export class FakeInvokeClient implements Pick<GatewayClient, 'invoke' | 'warm'> {
+export class FakeInvokeClient implements Pick<GatewayClient, 'invoke' | 'invokeTo' | 'warm'> {
   readonly calls: HeldCall[] = [];
   readonly warms: WarmCall[] = [];
   /** What warm() does: resolve (default) or reject with this error. */
@@ -60,6 +60,14 @@ export class FakeInvokeClient implements Pick<GatewayClient, 'invoke' | 'warm'> 
       },
     });
     return d.promise;
+  }
+
+  /** As GatewayClient's: the same held call, its outcome told to the receiver (never synchronously). */
+  invokeTo<C>(req: InvokeRequest, receiver: InvokeReceiver<C>, context: C): void {
+    this.invoke(req).then(
+      (res) => receiver.answered(res, context),
+      (err: unknown) => receiver.failed(err, context),
+    );
   }
 
   warm(signal?: AbortSignal): Promise<void> {

@@ -30,7 +30,7 @@ function cronFunction(name: string, schedule: string, annotations: Record<string
 function slot(fn: DesiredFunction, nominal: number, missed = 0): FireEvent<DesiredFunction> {
   const schedule = fn.schedules[0];
   if (schedule === undefined) throw new Error('no schedule');
-  return { key: `${fn.id}|${schedule.key}`, payload: fn, schedule, nominal: T0 + nominal, missed, following: () => schedule.next(T0 + nominal) };
+  return { key: `${fn.id}|${schedule.key}`, payload: fn, schedule, nominal: T0 + nominal, missed, after: T0 + nominal };
 }
 
 function setup(opts: { maxInflight?: number } = {}) {

@@ -8,7 +8,7 @@
 import { tracingChannel } from 'node:diagnostics_channel';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createLogger, redact, toConsoleLine, type Logger } from '../../src/log.ts';
+import { createLogger, plainInfoOf, redact, toConsoleLine, type Logger } from '../../src/log.ts';
 
 const NOW = Date.UTC(2026, 11, 7, 1, 0, 0, 123);
 const JWT = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl';
@@ -532,5 +532,104 @@ describe('json encoding', () => {
     expect(actual).toHaveLength(runs);
     expect(assembled).toBeGreaterThan(runs / 4);
     expect(assembled).toBeLessThan(runs);
+  });
+});
+
+describe('plainInfoOf: the Invoking and Response lines without pino around them', () => {
+  beforeEach(() => {
+    pinoLines = [];
+    asJsonChannel.subscribe(asJsonEnd);
+  });
+
+  afterEach(() => {
+    asJsonChannel.unsubscribe(asJsonEnd);
+  });
+
+  /** [name, fields, message]: what a caller may hand it, and what it must survive. */
+  const cases: Array<[string, Record<string, unknown>, string]> = [
+    ['the Invoking line', { function: 'fn1.bench', schedule: '* * * * * *', scheduled: '2026-12-07T01:00:00.000Z' }, 'Invoking'],
+    ['the Response line', { function: 'fn1.bench', status: 200, bytes: 2, duration: '1.2ms', attempts: undefined, callId: 'c-1', hint: undefined }, 'Response'],
+    ['a retried Response', { function: 'fn1.bench', status: 202, bytes: 0, duration: '3.1s', attempts: 3, callId: undefined, hint: undefined }, 'Response'],
+    ['quotes, backslashes, control characters', { function: 'say "hi"\\', schedule: 'tab\there\nnew\u0001', scheduled: '\u2028' }, 'q "quoted" \\ back'],
+    ['unicode and emoji', { function: 'é ü 中文 😀', schedule: 'e\u0301' }, 'héllo 😀'],
+    ['a lone surrogate in a value', { function: 'x\ud800', status: 200 }, 'Response'],
+    ['a lone surrogate in the message', { function: 'f.dev' }, 'bad \udfff'],
+    ['numbers and literals', { a: -0, b: NaN, c: Infinity, d: 1e21, e: true, f: false, g: null, h: undefined }, 'numbers'],
+    ['token-shaped text', { function: `Bearer ${JWT}`, schedule: 'Basic YWRtaW46cHc=', callId: JWT }, 'Response'],
+    ['a secret-named field', { function: 'f.dev', token: 'hunter2', authorization: 'Bearer x' }, 'Response'],
+    ['fields named level, time and msg', { level: 'fake', time: 'then', msg: 'from fields' }, 'Invoking'],
+    ['a field named err', { err: new Error('boom') }, 'Invoking'],
+    ['nested values', { function: 'f.dev', o: { a: [1, 'two', { password: 'p' }] } }, 'Response'],
+    ['a value with toJSON', { function: 'f.dev', when: new Date(NOW) }, 'Response'],
+    ['no fields', {}, 'Invoking'],
+    ['an empty message', { function: 'f.dev' }, ''],
+  ];
+
+  it.each(cases)('should write %s as logger.info does, in both encodings', (_name, fields, msg) => {
+    for (const encoding of ['json', 'console'] as const) {
+      for (const debug of [false, true]) {
+        const expected: string[] = [];
+        const actual: string[] = [];
+        createLogger({ encoding, debug }, { write: (l) => expected.push(l) }).logger.info(fields, msg);
+        const plain = plainInfoOf(createLogger({ encoding, debug }, { write: (l) => actual.push(l) }).logger);
+        plain(fields, msg);
+        expect(actual, `${encoding} debug=${String(debug)}`).toEqual(expected);
+        expect(actual).toHaveLength(1);
+      }
+    }
+  });
+
+  it('should leave pino nothing to do for the usual lines, and hand it the others', () => {
+    const lines: string[] = [];
+    const { logger } = createLogger({ encoding: 'json', debug: false }, { write: (l) => lines.push(l) });
+    const plain = plainInfoOf(logger);
+    plain({ function: 'fn1.bench', schedule: '* * * * * *', scheduled: '2026-12-07T01:00:00.000Z' }, 'Invoking');
+    plain({ function: 'fn1.bench', status: 200, bytes: 2, duration: '1.2ms', attempts: undefined, callId: undefined, hint: undefined }, 'Response');
+    expect(pinoLines).toEqual([]);
+    plain({ msg: 'from fields' }, 'Invoking');
+    expect(pinoLines).toHaveLength(1);
+    expect(lines).toEqual([
+      '{"level":"info","time":"2026-12-07T01:00:00.123Z","function":"fn1.bench","schedule":"* * * * * *","scheduled":"2026-12-07T01:00:00.000Z","msg":"Invoking"}\n',
+      '{"level":"info","time":"2026-12-07T01:00:00.123Z","function":"fn1.bench","status":200,"bytes":2,"duration":"1.2ms","msg":"Response"}\n',
+      pinoLines[0],
+    ]);
+  });
+
+  it('should stamp each line with the time of its call, and interleave with pino lines in call order', () => {
+    let now = NOW;
+    vi.spyOn(Date, 'now').mockImplementation(() => (now += 1));
+    const lines: string[] = [];
+    // (making the logger reads the clock once)
+    const { logger } = createLogger({ encoding: 'console', debug: false }, { write: (l) => lines.push(l) });
+    const plain = plainInfoOf(logger);
+    plain({ function: 'a.dev' }, 'Invoking');
+    logger.warn({ function: 'b.dev' }, 'Retrying');
+    plain({ function: 'c.dev' }, 'Response');
+    expect(lines).toEqual([
+      '2026-12-07T01:00:00.125Z\tinfo\tInvoking\t{"function":"a.dev"}\n',
+      '2026-12-07T01:00:00.126Z\twarn\tRetrying\t{"function":"b.dev"}\n',
+      '2026-12-07T01:00:00.127Z\tinfo\tResponse\t{"function":"c.dev"}\n',
+    ]);
+  });
+
+  it('should still write through logger.info once a child logger exists, or for a logger made elsewhere', () => {
+    const lines: string[] = [];
+    const { logger } = createLogger({ encoding: 'json', debug: false }, { write: (l) => lines.push(l) });
+    logger.child({ component: 'x' });
+    plainInfoOf(logger)({ function: 'f.dev' }, 'Invoking');
+    expect(lines).toEqual(['{"level":"info","time":"2026-12-07T01:00:00.123Z","function":"f.dev","msg":"Invoking"}\n']);
+    expect(pinoLines).toHaveLength(1);
+    const seen: unknown[] = [];
+    const foreign = { info: (...args: unknown[]) => seen.push(args) } as unknown as Logger;
+    plainInfoOf(foreign)({ function: 'f.dev' }, 'Invoking');
+    expect(seen).toEqual([[{ function: 'f.dev' }, 'Invoking']]);
+  });
+
+  it('should write nothing below its level', () => {
+    const lines: string[] = [];
+    const { logger } = createLogger({ encoding: 'json', debug: false }, { write: (l) => lines.push(l) });
+    logger.level = 'warn';
+    plainInfoOf(logger)({ function: 'f.dev' }, 'Invoking');
+    expect(lines).toEqual([]);
   });
 });
