@@ -174,13 +174,15 @@ class Deadlines {
   }
 
   add(e: Exchange): void {
-    e.deadline = performance.now() + this.timeoutMs;
+    const now = performance.now();
+    e.deadline = now + this.timeoutMs;
     e.earlier = this.tail;
     e.later = undefined;
     if (this.tail === undefined) this.head = e;
     else this.tail.later = e;
     this.tail = e;
-    this.timer ??= setTimeout(onDeadlines, this.timeoutMs, this);
+    // for the head, which is this request unless one added from expire() is the tail
+    if (this.timer === undefined) this.arm(now);
   }
 
   remove(e: Exchange): void {
@@ -207,7 +209,11 @@ class Deadlines {
       this.remove(e);
       e.expire();
     }
-    if (this.head !== undefined) this.timer ??= setTimeout(onDeadlines, Math.max(1, Math.ceil(this.head.deadline - now)), this);
+    if (this.timer === undefined) this.arm(now);
+  }
+
+  private arm(now: number): void {
+    if (this.head !== undefined) this.timer = setTimeout(onDeadlines, Math.max(1, Math.ceil(this.head.deadline - now)), this);
   }
 }
 

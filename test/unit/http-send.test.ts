@@ -107,6 +107,38 @@ describe('send(): deadlines', () => {
   });
 });
 
+describe('send(): deadlines, a request sent from a timed-out one\'s outcome', () => {
+  it('should keep the next deadline exact when a request is sent from the outcome of one that timed out', async () => {
+    const fake = new FakeDispatcher();
+    start = performance.now();
+    const outcomes: Array<[string, number, string]> = [];
+    const receiver: Receiver<string> = {
+      answered: (res, name) => outcomes.push([name, performance.now() - start, String(res.status)]),
+      failed: (err, name) => {
+        outcomes.push([name, performance.now() - start, err.code]);
+        // a retry-like request, from inside the deadline timer's expiry
+        if (name === 'a') sendTo(fake.dispatcher, { origin: 'http://gw:8080', path: '/function/c.dev', method: 'POST', headers: {}, timeoutMs: 100, maxBodyBytes: 1024 }, receiver, 'c');
+      },
+    };
+    const req = (path: string): HttpRequest => ({ origin: 'http://gw:8080', path, method: 'POST', headers: {}, timeoutMs: 100, maxBodyBytes: 1024 });
+    sendTo(fake.dispatcher, req('/function/a.dev'), receiver, 'a');
+    await advance(50);
+    sendTo(fake.dispatcher, req('/function/b.dev'), receiver, 'b');
+    await advance(50);
+    expect(outcomes).toEqual([['a', 100, 'E_GATEWAY_TIMEOUT']]);
+    await advance(49);
+    expect(outcomes).toHaveLength(1);
+    await advance(1);
+    expect(outcomes).toEqual([
+      ['a', 100, 'E_GATEWAY_TIMEOUT'],
+      ['b', 150, 'E_GATEWAY_TIMEOUT'],
+    ]);
+    await advance(50);
+    expect(outcomes.at(-1)).toEqual(['c', 200, 'E_GATEWAY_TIMEOUT']);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
 describe('send(): caller signals', () => {
   it('should end every request in flight under an aborted signal, and only those', async () => {
     const fake = new FakeDispatcher();
