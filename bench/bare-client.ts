@@ -40,7 +40,7 @@ function warm(pool: Pool, n: number): void {
   }
 }
 
-/** The connector's request headers but the per-request ones (a User-Agent of the same length). */
+/** The connector's request headers (its default content_type) but the per-request ones. */
 const FIXED = {
   'content-type': 'text/plain',
   'user-agent': 'openfaas-cron-connector/bare-client',

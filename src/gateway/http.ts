@@ -205,11 +205,15 @@ class Deadlines {
   expire(): void {
     this.timer = undefined;
     const now = performance.now();
-    for (let e = this.head; e !== undefined && e.deadline <= now; e = this.head) {
-      this.remove(e);
-      e.expire();
+    try {
+      for (let e = this.head; e !== undefined && e.deadline <= now; e = this.head) {
+        this.remove(e);
+        e.expire();
+      }
+    } finally {
+      // whatever an expiry did, the requests still in the list keep a timer
+      if (this.timer === undefined) this.arm(now);
     }
-    if (this.timer === undefined) this.arm(now);
   }
 
   private arm(now: number): void {
@@ -287,8 +291,16 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   fail(err: unknown): void {
     if (this.settled) return;
+    let error: GatewayError;
+    try {
+      error = failure(err, this.req, this.timeoutMs, this.timedOut);
+    } catch {
+      // describing the failure failed (an origin that does not parse): still one outcome
+      const pathname = pathnameOf(this.req.path);
+      error = new GatewayError('E_GATEWAY_NETWORK', `${this.req.method} ${pathname} failed: ${describeError(err)}`, { path: pathname, cause: err });
+    }
     this.cleanup();
-    this.settle(failure(err, this.req, this.timeoutMs, this.timedOut));
+    this.settle(error);
   }
 
   onRequestStart(c: Dispatcher.DispatchController): void {
@@ -335,17 +347,16 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   /**
    * Tells the receiver, usually from inside undici's handling of the answer. A receiver that
-   * throws (a bug) must not break that connection: its error is thrown again on its own, as an
-   * unhandled rejection would be.
+   * throws (a bug) must not break that connection: its error becomes an unhandled rejection, as
+   * a throw in a promise reaction was before receivers (the daemon logs those and carries on).
    */
   private deliver(outcome: HttpResponse | GatewayError): void {
     try {
       if (outcome instanceof GatewayError) this.receiver.failed(outcome, this.context);
       else this.receiver.answered(outcome, this.context);
     } catch (err) {
-      queueMicrotask(() => {
-        throw err;
-      });
+      // eslint-disable-next-line @typescript-eslint/no-floating-promises -- left unhandled on purpose: the process's unhandledRejection handler reports it
+      Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
   }
 

@@ -188,6 +188,44 @@ describe('sendTo(): the receiver', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
+  it('should report a receiver that throws as an unhandled rejection, and go on with the other requests', () => {
+    told.length = 0;
+    const rejected: unknown[] = [];
+    const spy = vi.spyOn(Promise, 'reject').mockImplementation((reason?: unknown) => {
+      rejected.push(reason);
+      return Promise.resolve();
+    });
+    const bug = new Error('a bug in the receiver');
+    const throwing: Receiver<string> = {
+      answered: () => {
+        throw bug;
+      },
+      failed: () => {
+        throw bug;
+      },
+    };
+    const fake = new FakeDispatcher();
+    sendTo(fake.dispatcher, req('/function/a.dev'), throwing, 'a');
+    sendTo(fake.dispatcher, req('/function/b.dev'), receiver, 'b');
+    fake.requests[0]?.answer(200, '');
+    fake.requests[1]?.answer(204, '');
+    spy.mockRestore();
+    expect(rejected).toEqual([bug]);
+    expect(told).toEqual(['b answered 204']);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('should still fail once when describing the failure fails (an origin that does not parse)', async () => {
+    told.length = 0;
+    const gone = new AbortController();
+    gone.abort(new Error('shutting down'));
+    sendTo(new FakeDispatcher().dispatcher, { ...req('/function/a.dev', gone.signal), origin: 'not a url' }, receiver, 'a');
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(told).toEqual(['a failed E_GATEWAY_NETWORK: POST /function/a.dev failed: shutting down']);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it('should never be told from inside sendTo(): an aborted signal or a dispatcher that throws fails one microtask later', async () => {
     told.length = 0;
     const gone = new AbortController();
