@@ -9,7 +9,7 @@ import { gatewayStatus, type AuthMode } from '../diagnosis.ts';
 import { GatewayError } from '../errors.ts';
 import { isoMemo } from '../iso-time.ts';
 import { USER_AGENT } from '../version.ts';
-import { excerpt, send, sendTo, target, type HttpRequest, type HttpResponse, type Receiver } from './http.ts';
+import { excerpt, send, sendTo, SETTLE, target, type HttpRequest, type HttpResponse, type Receiver } from './http.ts';
 import { parseFunctionList, parseNamespaceList, type GatewayFunction } from './types.ts';
 
 export interface GatewayClientOptions {
@@ -66,16 +66,6 @@ interface Invocation {
 const INVOKED: Receiver<Invocation> = {
   answered: (res, inv) => inv.receiver.answered(invokeResult(res), inv.context),
   failed: (err, inv) => inv.receiver.failed(err, inv.context),
-};
-
-interface Settle {
-  readonly resolve: (res: InvokeResult) => void;
-  readonly reject: (err: unknown) => void;
-}
-
-const SETTLE: InvokeReceiver<Settle> = {
-  answered: (res, p) => p.resolve(res),
-  failed: (err, p) => p.reject(err),
 };
 
 /** A REST listing that failed with a status that means "not yours (anymore)". */

@@ -407,14 +407,20 @@ export function sendTo<C>(dispatcher: Dispatcher, req: HttpRequest, receiver: Re
   }
 }
 
-interface Settle {
-  readonly resolve: (res: HttpResponse) => void;
-  readonly reject: (err: GatewayError) => void;
+/** A promise's settle functions, as the context of the receiver that settles it. */
+export interface Settle<T> {
+  resolve(value: T): void;
+  reject(err: unknown): void;
 }
 
-const SETTLE: Receiver<Settle> = {
-  answered: (res, p) => p.resolve(res),
-  failed: (err, p) => p.reject(err),
+/** The receiver of the promise wrappers over a receiver API (send(), GatewayClient.invoke()). */
+export const SETTLE = {
+  answered<T>(res: T, p: Settle<T>): void {
+    p.resolve(res);
+  },
+  failed(err: unknown, p: Settle<never>): void {
+    p.reject(err);
+  },
 };
 
 /** sendTo() as a promise: resolves with the answer (any status), rejects with a GatewayError. */
